@@ -1,1 +1,3 @@
-__all__ = []
+from .avsbench_metric import AVSBenchMetric
+
+__all__ = ['AVSBenchMetric']
