@@ -1,1 +1,4 @@
-__all__ = []
+from .log_mel_cnn import LogMelCNN
+from .vggish import VGGish
+
+__all__ = ['LogMelCNN', 'VGGish']
