@@ -1,3 +1,9 @@
 from .transforms import *  # noqa: F401,F403
+from .avsbench_ms3_dataset import AVSBenchMS3Dataset
+from .avsbench_s4_dataset import AVSBenchS4Dataset
+from .avsbench_semantic_dataset import AVSBenchSemanticDataset, avss_palette
+from .base_avs_dataset import BaseAVSDataset
 
-__all__ = []
+__all__ = [
+    'BaseAVSDataset', 'AVSBenchS4Dataset', 'AVSBenchMS3Dataset', 'AVSBenchSemanticDataset', 'avss_palette'
+]

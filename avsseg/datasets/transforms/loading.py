@@ -1,0 +1,313 @@
+"""Loading a clip: its frames, its masks and its audio (official ``.pkl`` log-mel or any waveform)."""
+import math
+from typing import Dict, List, Optional, Sequence
+
+import mmcv
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmengine import fileio
+
+from avsseg.registry import TRANSFORMS
+from ..audio import (TARGET_SAMPLE_RATE, add_white_noise, clip_log_mel, load_audio, load_log_mel_pkl, mix_at_snr,
+                     to_mono_16k)
+from ..avsbench_semantic_dataset import avss_palette
+
+#: VGGish's log offset: the log-mel of silence is ``log(0 + 0.01)``.
+SILENCE_LOG_MEL = math.log(0.01)
+
+
+def _read_bytes(path: str, what: str, clip_id, backend_args: Optional[dict]) -> bytes:
+    try:
+        return fileio.get(path, backend_args=backend_args)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f'{what} of clip {clip_id} not found: {path}') from err
+    except OSError as err:
+        raise OSError(f'cannot read {what} of clip {clip_id} ({path}): {err}') from err
+
+
+def _decode(content: bytes, path: str, what: str, clip_id, **kwargs) -> np.ndarray:
+    try:
+        img = mmcv.imfrombytes(content, **kwargs)
+    except Exception as err:  # cv2/PIL raise many types on corrupt data
+        raise ValueError(f'cannot decode {what} of clip {clip_id} ({path}): {err}') from err
+    if img is None:
+        raise ValueError(f'cannot decode {what} of clip {clip_id} ({path}): not a readable image')
+    return img
+
+
+@TRANSFORMS.register_module()
+class LoadClipFrames(BaseTransform):
+    """Load the T frames of a clip as RGB.
+
+    Required keys: ``img_paths`` (T paths, ``None`` for padded frames), ``clip_id``.
+
+    Added keys: ``imgs`` (list of T ``uint8`` (or ``float32``) ``[H, W, 3]`` RGB arrays; padded frames are zeros
+    of the clip's size), ``img_shape`` and ``ori_shape`` (``(H, W)``, one for the clip).
+
+    Args:
+        to_float32: return ``float32`` frames instead of ``uint8``.
+        imdecode_backend: mmcv decoding backend (``'cv2'`` or ``'pillow'``).
+        backend_args: mmengine file backend arguments.
+    """
+
+    def __init__(self,
+                 to_float32: bool = False,
+                 imdecode_backend: str = 'cv2',
+                 backend_args: Optional[dict] = None):
+        self.to_float32 = to_float32
+        self.imdecode_backend = imdecode_backend
+        self.backend_args = backend_args
+
+    def transform(self, results: Dict) -> Dict:
+        paths = results['img_paths']
+        clip_id = results.get('clip_id')
+        imgs: List[Optional[np.ndarray]] = []
+        for t, path in enumerate(paths):
+            if path is None:
+                imgs.append(None)
+                continue
+            content = _read_bytes(path, f'frame {t}', clip_id, self.backend_args)
+            imgs.append(
+                _decode(content, path, f'frame {t}', clip_id, flag='color', channel_order='rgb',
+                        backend=self.imdecode_backend))
+        real = [(p, img.shape[:2]) for p, img in zip(paths, imgs) if img is not None]
+        if not real:
+            raise ValueError(f'LoadClipFrames: clip {clip_id} has no real frame (all {len(paths)} are padding)')
+        shapes = {shape for _, shape in real}
+        if len(shapes) != 1:
+            listing = ', '.join(f'{p} {s[0]}x{s[1]}' for p, s in real)
+            raise ValueError(f'LoadClipFrames: frames of clip {clip_id} differ in size (H x W): {listing}')
+        shape = real[0][1]
+        dtype = np.float32 if self.to_float32 else np.uint8
+        results['imgs'] = [
+            np.zeros((*shape, 3), dtype) if img is None else img.astype(dtype, copy=False) for img in imgs
+        ]
+        results['img_shape'] = shape
+        results['ori_shape'] = shape
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(to_float32={self.to_float32}, '
+                f'imdecode_backend={self.imdecode_backend!r})')
+
+
+@TRANSFORMS.register_module()
+class LoadClipAnnotations(BaseTransform):
+    """Load the masks of a clip; frames without a label get ``ignore_index`` everywhere.
+
+    Decoding follows ``label_format`` (argument, else ``results['label_format']``, else ``'binary'``):
+
+    - ``'binary'``: 0/255 (or 0/1) PNGs, any value > 0 is the sounding object -> 0/1 (multi-channel PNGs use
+      the channel maximum);
+    - ``'palette_rgb'``: AVSS ``labels_rgb`` colour PNGs; each colour is looked up in the palette (``palette``,
+      else :func:`avss_palette` of ``num_classes``), an unknown colour is an error;
+    - ``'index'``: single-channel index PNGs (AVSS ``labels_semantic``); values must be below ``num_classes``
+      or equal ``ignore_index``.
+
+    Required keys: ``seg_map_paths`` (T paths or ``None``), ``imgs`` (from :class:`LoadClipFrames`, for the
+    size of unlabelled frames and the size check), ``img_paths``.
+
+    Added keys: ``gt_seg_maps`` (list of T ``uint8`` ``[H, W]``).
+
+    Args:
+        label_format: override of ``results['label_format']``.
+        ignore_index: label of unlabelled frames.
+        palette: ``[[r, g, b], ...]`` of class colours for ``'palette_rgb'``.
+        num_classes: number of classes (else ``results['num_classes']``) for the palette and value checks.
+        imdecode_backend: mmcv decoding backend; ``'pillow'`` keeps palette-mode PNGs as indices.
+        backend_args: mmengine file backend arguments.
+    """
+
+    LABEL_FORMATS = ('binary', 'palette_rgb', 'index')
+
+    def __init__(self,
+                 label_format: Optional[str] = None,
+                 ignore_index: int = 255,
+                 palette: Optional[Sequence[Sequence[int]]] = None,
+                 num_classes: Optional[int] = None,
+                 imdecode_backend: str = 'pillow',
+                 backend_args: Optional[dict] = None):
+        if label_format is not None and label_format not in self.LABEL_FORMATS:
+            raise ValueError(f'LoadClipAnnotations: label_format must be one of {self.LABEL_FORMATS}, '
+                             f'got {label_format!r}')
+        if not 0 <= ignore_index <= 255:
+            raise ValueError(f'LoadClipAnnotations: ignore_index must fit uint8, got {ignore_index}')
+        self.label_format = label_format
+        self.ignore_index = ignore_index
+        self.palette = None if palette is None else np.asarray(palette, dtype=np.int64).reshape(-1, 3)
+        self.num_classes = num_classes
+        self.imdecode_backend = imdecode_backend
+        self.backend_args = backend_args
+
+    def _palette_lookup(self, num_classes: Optional[int]):
+        palette = self.palette
+        if palette is None:
+            if num_classes is None:
+                raise ValueError('LoadClipAnnotations: palette_rgb masks need `palette` or `num_classes` '
+                                 '(argument or results["num_classes"])')
+            palette = np.asarray(avss_palette(num_classes), dtype=np.int64)
+        codes = (palette[:, 0] << 16) | (palette[:, 1] << 8) | palette[:, 2]
+        if len(np.unique(codes)) != len(codes):
+            raise ValueError('LoadClipAnnotations: the palette repeats a colour')
+        order = np.argsort(codes)
+        return codes[order], order
+
+    def _decode_palette(self, rgb: np.ndarray, path: str, clip_id, lookup) -> np.ndarray:
+        codes_sorted, labels_sorted = lookup
+        rgb = rgb.astype(np.int64)
+        code = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+        pos = np.clip(np.searchsorted(codes_sorted, code), 0, len(codes_sorted) - 1)
+        known = codes_sorted[pos] == code
+        if not known.all():
+            bad = np.unique(code[~known])
+            colours = [((c >> 16) & 255, (c >> 8) & 255, c & 255) for c in bad[:5].tolist()]
+            raise ValueError(f'LoadClipAnnotations: mask {path} of clip {clip_id} has {int((~known).sum())} '
+                             f'pixel(s) of colours not in the {len(codes_sorted)}-class palette, e.g. RGB '
+                             f'{colours}')
+        return labels_sorted[pos].astype(np.uint8)
+
+    def transform(self, results: Dict) -> Dict:
+        clip_id = results.get('clip_id')
+        if 'imgs' not in results:
+            raise KeyError(f'LoadClipAnnotations: clip {clip_id} has no `imgs`; put LoadClipFrames first')
+        seg_paths = results['seg_map_paths']
+        img_paths = results.get('img_paths', [None] * len(seg_paths))
+        imgs = results['imgs']
+        if len(seg_paths) != len(imgs):
+            raise ValueError(f'LoadClipAnnotations: clip {clip_id} has {len(imgs)} frames but {len(seg_paths)} '
+                             f'mask entries (frame/mask count mismatch): {seg_paths}')
+        label_format = self.label_format or results.get('label_format', 'binary')
+        if label_format not in self.LABEL_FORMATS:
+            raise ValueError(f'LoadClipAnnotations: clip {clip_id} has unknown label_format {label_format!r}')
+        num_classes = self.num_classes if self.num_classes is not None else results.get('num_classes')
+        lookup = self._palette_lookup(num_classes) if label_format == 'palette_rgb' else None
+        shape = imgs[0].shape[:2]
+        maps = []
+        for t, path in enumerate(seg_paths):
+            if path is None:
+                maps.append(np.full(shape, self.ignore_index, np.uint8))
+                continue
+            content = _read_bytes(path, f'mask {t}', clip_id, self.backend_args)
+            if label_format == 'palette_rgb':
+                raw = _decode(content, path, f'mask {t}', clip_id, flag='color', channel_order='rgb',
+                              backend=self.imdecode_backend)
+            else:
+                raw = _decode(content, path, f'mask {t}', clip_id, flag='unchanged', backend=self.imdecode_backend)
+            if raw.shape[:2] != shape:
+                raise ValueError(f'LoadClipAnnotations: mask {path} is {raw.shape[0]}x{raw.shape[1]} but frame '
+                                 f'{img_paths[t]} of clip {clip_id} is {shape[0]}x{shape[1]} (H x W)')
+            if label_format == 'binary':
+                gray = raw if raw.ndim == 2 else raw[..., :3].max(axis=-1)
+                seg = (gray > 0).astype(np.uint8)
+            elif label_format == 'palette_rgb':
+                seg = self._decode_palette(raw, path, clip_id, lookup)
+            else:
+                if raw.ndim != 2:
+                    raise ValueError(f'LoadClipAnnotations: index mask {path} of clip {clip_id} must be '
+                                     f'single-channel, got shape {raw.shape}')
+                seg = raw
+                if num_classes is not None:
+                    bad = (seg >= num_classes) & (seg != self.ignore_index)
+                    if bad.any():
+                        raise ValueError(f'LoadClipAnnotations: index mask {path} of clip {clip_id} has values '
+                                         f'{np.unique(seg[bad])[:5].tolist()} outside 0..{num_classes - 1} '
+                                         f'(ignore_index {self.ignore_index})')
+                seg = seg.astype(np.uint8)
+            maps.append(seg)
+        results['gt_seg_maps'] = maps
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(label_format={self.label_format!r}, '
+                f'ignore_index={self.ignore_index}, num_classes={self.num_classes})')
+
+
+@TRANSFORMS.register_module()
+class LoadClipAudio(BaseTransform):
+    """Load a clip's audio as VGGish log-mel examples, one per real frame; apply a test-time perturbation.
+
+    ``audio_path`` ending in ``.pkl`` is the official pickled log-mel tensor ``[K, 1, 96, 64]``; anything else
+    is decoded as a waveform (any rate and channel count), downmixed to mono, resampled to 16 kHz and turned
+    into one 0.96 s VGGish example per second. Missing examples at the end of short audio are padded as
+    ``pad_mode`` says, with a warning naming the file; padded frames (``frame_flags['is_padded']``, at the end
+    of AVSS clips) get zero log-mel, as the official AVSS loader zero-pads to 10 examples.
+
+    ``results['audio_perturbation']`` (set by the dataset) changes the audio, reproducibly per clip:
+
+    - ``silence``: a zero waveform of the clip's length; its log-mel is ``log(0.01)`` everywhere, for ``.pkl``
+      and waveform sources alike;
+    - ``swap``: ``other_audio_path`` (another clip's audio) is loaded instead;
+    - ``noise``: white Gaussian noise (seeded with the clip's ``seed``) at ``snr_db`` (waveforms only);
+    - ``offscreen``: the waveform at ``other_audio_path`` mixed in at ``snr_db`` (waveforms only).
+
+    Required keys: ``audio_path``, ``num_frames`` (or ``imgs``), optional ``frame_flags``,
+    ``audio_perturbation``.
+
+    Added keys: ``audio`` (float32 ``[T, 1, 96, 64]``).
+
+    Args:
+        pad_mode: how missing examples of short audio are filled: ``'repeat'`` the last (official S4/MS3
+            preprocessing) or ``'zero'``.
+    """
+
+    def __init__(self, pad_mode: str = 'repeat'):
+        if pad_mode not in ('repeat', 'zero'):
+            raise ValueError(f"LoadClipAudio: pad_mode must be 'repeat' or 'zero', got {pad_mode!r}")
+        self.pad_mode = pad_mode
+
+    @staticmethod
+    def _wave(path: str) -> np.ndarray:
+        wave, sr = load_audio(path)
+        return to_mono_16k(wave, sr)
+
+    def _log_mel(self, path: str, num_segments: int) -> np.ndarray:
+        if path.lower().endswith('.pkl'):
+            return load_log_mel_pkl(path, num_segments, pad_mode=self.pad_mode)
+        return clip_log_mel(self._wave(path), num_segments, path=path, pad_mode=self.pad_mode)
+
+    def _perturbed(self, path: str, cfg: dict, num_segments: int, clip_id) -> np.ndarray:
+        kind = cfg['type']
+        if kind == 'silence':
+            silence = np.zeros(num_segments * TARGET_SAMPLE_RATE, np.float32)
+            return clip_log_mel(silence, num_segments, path=f'silence for {path}', pad_mode=self.pad_mode)
+        if kind == 'swap':
+            return self._log_mel(cfg['other_audio_path'], num_segments)
+        if kind not in ('noise', 'offscreen'):
+            raise ValueError(f'LoadClipAudio: clip {clip_id} has unknown audio_perturbation type {kind!r}')
+        for p in (path, cfg.get('other_audio_path')):
+            if p is not None and p.lower().endswith('.pkl'):
+                raise ValueError(f'LoadClipAudio: audio_perturbation {kind!r} of clip {clip_id} mixes waveforms, '
+                                 f'but {p} is a pre-computed log-mel .pkl; use .wav audio (audio_source="wav")')
+        wave = self._wave(path)
+        if wave.size == 0:
+            raise ValueError(f'LoadClipAudio: audio {path} of clip {clip_id} is empty (0 samples)')
+        if kind == 'noise':
+            mixed = add_white_noise(wave, cfg['snr_db'], rng=cfg['seed'])
+        else:
+            mixed = mix_at_snr(wave, self._wave(cfg['other_audio_path']), cfg['snr_db'])
+        return clip_log_mel(mixed, num_segments, path=f'{path} ({kind} at {cfg["snr_db"]} dB)',
+                            pad_mode=self.pad_mode)
+
+    def transform(self, results: Dict) -> Dict:
+        clip_id = results.get('clip_id')
+        path = results['audio_path']
+        num_frames = results.get('num_frames', len(results.get('imgs', ())))
+        if not num_frames:
+            raise KeyError(f'LoadClipAudio: clip {clip_id} gives neither num_frames nor imgs')
+        padded = list(results.get('frame_flags', {}).get('is_padded', [False] * num_frames))
+        num_real = num_frames - sum(padded)
+        if any(padded[:num_real]) or num_real < 1:
+            raise ValueError(f'LoadClipAudio: clip {clip_id} must have its padded frames at the end, got '
+                             f'is_padded={padded}')
+        cfg = results.get('audio_perturbation')
+        if cfg is None:
+            mel = self._log_mel(path, num_real)
+        else:
+            mel = self._perturbed(path, cfg, num_real, clip_id)
+        if num_real < num_frames:
+            mel = np.concatenate([mel, np.zeros((num_frames - num_real, ) + mel.shape[1:], np.float32)])
+        results['audio'] = np.ascontiguousarray(mel, dtype=np.float32)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(pad_mode={self.pad_mode!r})'
