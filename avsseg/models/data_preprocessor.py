@@ -69,6 +69,9 @@ class AVSDataPreprocessor(BaseDataPreprocessor):
         pad_cfg = dict(size=self.size, size_divisor=self.size_divisor)
         if not training and self.test_cfg is not None:
             pad_cfg = dict(size=self.test_cfg.get('size'), size_divisor=self.test_cfg.get('size_divisor'))
+        if pad_cfg['size'] is None and pad_cfg['size_divisor'] is None:
+            # mmseg's stack_batch needs one of the two; divisor 1 pads only to the largest frame of the batch.
+            pad_cfg['size_divisor'] = 1
         out = {}
         out['frames'], data_samples = stack_batch(
             frames, data_samples, pad_val=self.pad_val, seg_pad_val=self.seg_pad_val, **pad_cfg)

@@ -1,4 +1,5 @@
 """Segmentor for audio-visual clips: frames and audio of each clip in, one mask per frame out."""
+import inspect
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -33,8 +34,9 @@ class AudioVisualSegmentor(BaseSegmentor):
     - ``audio_backbone(audio [B*T, ...]) -> [B*T, D]``; features of padded frames are zeroed (as the
       official AVSBench code multiplies them by the temporal flag);
     - ``backbone(frames [B*T, 3, H, W]) -> tuple of [B*T, C_i, H_i, W_i]``;
-    - ``neck(visual_feats, audio_feats, num_frames) -> (visual_feats, audio_feats)`` (optional; fusion such
-      as TPAVI);
+    - ``neck(visual_feats, audio_feats, num_frames[, frame_mask]) -> (visual_feats, audio_feats)``
+      (optional; fusion such as TPAVI). Necks whose ``forward`` takes ``frame_mask`` get ``[B*T]`` (1 real,
+      0 padded) when a batch holds padded frames;
     - ``decode_head.loss(visual_feats, audio_feats, data_samples, train_cfg)`` /
       ``decode_head.predict(visual_feats, audio_feats, batch_img_metas, test_cfg) -> [B*T, C, H, W]``.
 
@@ -62,6 +64,8 @@ class AudioVisualSegmentor(BaseSegmentor):
         self.audio_backbone = MODELS.build(audio_backbone) if audio_backbone is not None else None
         if neck is not None:
             self.neck = MODELS.build(neck)
+        self._neck_takes_frame_mask = neck is not None and \
+            'frame_mask' in inspect.signature(self.neck.forward).parameters
         self.decode_head = MODELS.build(decode_head)
         self.align_corners = getattr(self.decode_head, 'align_corners', False)
         self.num_classes = self.decode_head.num_classes
@@ -91,7 +95,13 @@ class AudioVisualSegmentor(BaseSegmentor):
         if self.with_neck:
             if num_frames is None:
                 raise ValueError('the fusion neck needs data samples carrying num_frames')
-            visual_feats, audio_feats = self.neck(visual_feats, audio_feats, num_frames)
+            kwargs = {}
+            if self._neck_takes_frame_mask:
+                # Temporal fusion must not let zero-padded frames (AVSS clips padded to 10) leak into real ones.
+                padded = frame_flags(data_samples, 'is_padded', audio_feats.device)
+                if padded.any():
+                    kwargs['frame_mask'] = (~padded).float()
+            visual_feats, audio_feats = self.neck(visual_feats, audio_feats, num_frames, **kwargs)
         return visual_feats, audio_feats
 
     # ---------------------------------------------------------------- modes

@@ -1,0 +1,158 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from avsseg.models.decode_heads import AVSBenchHead
+
+C = 8
+H = W = 32
+LEVEL_SIZES = [H // 4, H // 8, H // 16, H // 32]
+
+
+def _head(out_channels=1, **kwargs):
+    cfg = dict(
+        in_channels=C,
+        mid_channels=6,
+        channels=4,
+        num_classes=2 if out_channels == 1 else out_channels,
+        out_channels=out_channels,
+        threshold=0.5 if out_channels == 1 else None,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=out_channels == 1, loss_weight=1.0,
+                         loss_name='loss_bce' if out_channels == 1 else 'loss_ce'))
+    cfg.update(kwargs)
+    return AVSBenchHead(**cfg)
+
+
+def _feats(rows, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(rows, C, s, s, generator=g) for s in LEVEL_SIZES]
+
+
+def _samples(labels, labeled, num_frames):
+    samples = []
+    for i, (lab, is_lab) in enumerate(zip(labels, labeled)):
+        s = SegDataSample()
+        s.gt_sem_seg = PixelData(data=lab[None].long())
+        s.set_metainfo(dict(num_frames=num_frames, frame_idx=i % num_frames, is_labeled=is_lab, is_padded=False,
+                            img_shape=(H, W), ori_shape=(H, W), pad_shape=(H, W), batch_input_shape=(H, W)))
+        samples.append(s)
+    return samples
+
+
+@pytest.mark.parametrize('out_channels', [1, 71])
+def test_forward_and_predict_shapes(out_channels):
+    torch.manual_seed(0)
+    head = _head(out_channels)
+    feats = _feats(6)
+    logits = head(feats, None, 3)
+    assert logits.shape == (6, out_channels, H, W)
+    metas = [dict(num_frames=3, batch_input_shape=(H + 8, W + 8), pad_shape=(H + 8, W + 8), img_shape=(H, W))] * 6
+    pred = head.predict(feats, None, metas, None)
+    assert pred.shape == (6, out_channels, H + 8, W + 8)
+
+
+def test_structure_follows_official_widths():
+    head = AVSBenchHead(num_classes=2, out_channels=1, threshold=0.5,
+                        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True))
+    assert head.out_conv1.in_channels == 256 and head.out_conv1.out_channels == 128
+    assert head.out_conv2.out_channels == 32 and head.conv_seg.in_channels == 32
+    assert len(head.fusion_blocks) == 4
+    # the coarsest block's lateral unit is never used (official path4): kept frozen
+    assert not any(p.requires_grad for p in head.fusion_blocks[3].lateral_unit.parameters())
+    assert all(p.requires_grad for p in head.fusion_blocks[0].lateral_unit.parameters())
+    fused_block = 2 * 2 * (256 * 256 * 9 + 256)
+    expected = 4 * fused_block + (256 * 128 * 9 + 128) + (128 * 32 * 9 + 32) + (32 + 1)
+    assert sum(p.numel() for p in head.parameters()) == expected
+
+
+def test_binary_loss_matches_masked_per_frame_bce_and_skips_unlabelled():
+    torch.manual_seed(0)
+    head = _head(1)
+    feats = _feats(6)
+    labels = [torch.randint(0, 2, (H, W)) for _ in range(6)]
+    labels[1][:4] = 255  # ignored pixels (crop padding)
+    labeled = [True, True, False, True, False, False]
+    losses = head.loss(feats, None, _samples(labels, labeled, 3), None)
+    assert set(losses) == {'loss_bce', 'acc_seg'}
+
+    logits = head(feats, None, 3).squeeze(1)
+    expected = []
+    for i in (0, 1, 3):
+        valid = labels[i] != 255
+        per_px = F.binary_cross_entropy_with_logits(logits[i][valid], labels[i][valid].float())
+        expected.append(per_px)
+    torch.testing.assert_close(losses['loss_bce'], torch.stack(expected).mean())
+
+    # changing the ground truth of unlabelled frames changes nothing
+    labels2 = [lab.clone() for lab in labels]
+    for i in (2, 4, 5):
+        labels2[i] = 1 - labels2[i]
+    losses2 = head.loss(feats, None, _samples(labels2, labeled, 3), None)
+    torch.testing.assert_close(losses['loss_bce'], losses2['loss_bce'])
+    # ... while changing a labelled frame does
+    labels2[3] = 1 - labels2[3]
+    losses3 = head.loss(feats, None, _samples(labels2, labeled, 3), None)
+    assert not torch.allclose(losses['loss_bce'], losses3['loss_bce'])
+
+
+def test_multiclass_loss_is_per_frame_ce_averaged_over_labelled_frames():
+    torch.manual_seed(0)
+    head = _head(71)
+    feats = _feats(4)
+    labels = [torch.randint(0, 71, (H, W)) for _ in range(4)]
+    labels[0][: H // 2] = 255  # half the frame ignored: per-frame mean differs from a global pixel mean
+    labeled = [True, True, False, False]
+    losses = head.loss(feats, None, _samples(labels, labeled, 2), None)
+    logits = head(feats, None, 2)
+    per_frame = [F.cross_entropy(logits[i:i + 1], labels[i][None], ignore_index=255) for i in (0, 1)]
+    torch.testing.assert_close(losses['loss_ce'], torch.stack(per_frame).mean())
+    assert 0 <= losses['acc_seg'].item() <= 100
+
+
+def test_loss_backpropagates():
+    torch.manual_seed(0)
+    head = _head(1)
+    feats = [f.requires_grad_() for f in _feats(3)]
+    labels = [torch.randint(0, 2, (H, W)) for _ in range(3)]
+    losses = head.loss(feats, None, _samples(labels, [True, False, False], 3), None)
+    losses['loss_bce'].backward()
+    assert all(f.grad is not None and f.grad.abs().sum() > 0 for f in feats)
+    assert head.conv_seg.weight.grad.abs().sum() > 0
+    assert head.fusion_blocks[3].lateral_unit.conv1.weight.grad is None
+
+
+def test_avm_loss_wired_on_labelled_frames():
+    torch.manual_seed(0)
+    head = _head(1, loss_avm=dict(type='AudioVisualMatchingLoss', stages=(0, 1, 2, 3), loss_weight=0.5))
+    feats = _feats(6)
+    audio = tuple(torch.randn(6, C) for _ in range(4))
+    labels = [torch.randint(0, 2, (H, W)) for _ in range(6)]
+    labeled = [True, True, True, True, False, True]
+    losses = head.loss(feats, audio, _samples(labels, labeled, 3), None)
+    assert set(losses) == {'loss_bce', 'acc_seg', 'loss_avm'}
+    expected = head.loss_avm(head(feats, audio, 3), feats, audio, torch.tensor(labeled, dtype=torch.float))
+    torch.testing.assert_close(losses['loss_avm'], expected)
+    # the unlabelled frame's audio is not used
+    audio2 = tuple(a.clone() for a in audio)
+    audio2[0][4] += 10
+    losses2 = head.loss(feats, audio2, _samples(labels, labeled, 3), None)
+    torch.testing.assert_close(losses['loss_avm'], losses2['loss_avm'])
+    with pytest.raises(ValueError, match='loss_avm'):
+        head.loss(feats, torch.randn(6, C), _samples(labels, labeled, 3), None)
+
+
+def test_bad_inputs_raise():
+    head = _head(1)
+    feats = _feats(3)
+    labels = [torch.randint(0, 2, (H, W)) for _ in range(3)]
+    with pytest.raises(ValueError, match='is_labeled'):
+        head.loss(feats, None, _samples(labels, [False] * 3, 3), None)
+    labels[0][0, 0] = 7
+    with pytest.raises(ValueError, match='out of range'):
+        head.loss(feats, None, _samples(labels, [True, False, False], 3), None)
+    with pytest.raises(ValueError, match='levels'):
+        head(feats[:3], None, 3)
+    with pytest.raises(TypeError, match='in_channels'):
+        _head(1, in_channels=[8, 8, 8, 8])
