@@ -1,0 +1,21 @@
+# Runtime settings shared by every avsseg config.
+default_scope = 'avsseg'
+
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # nccl on GPUs; tools/train.py and tools/test.py switch to gloo on machines without CUDA.
+    dist_cfg=dict(backend='nccl'),
+)
+
+# default_hooks and log_processor live in the schedule bases (configs/_base_/schedules/), as in mmseg, so a
+# config can list this file and a schedule in _base_ without duplicate keys.
+
+vis_backends = [dict(type='LocalVisBackend')]
+# mmseg's visualizer is addressed with its scope so that mmseg.visualization is imported on lookup.
+visualizer = dict(type='mmseg.SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+log_level = 'INFO'
+load_from = None
+resume = False
+# The official AVSBench scripts fix the seed to 123.
+randomness = dict(seed=123)

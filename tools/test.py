@@ -1,0 +1,147 @@
+"""Test (evaluate) an audio-visual segmentor (MMSeg 1.x conventions).
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR] [--show] [--show-dir DIR]
+                         [--audio-perturb {none,silence,swap,noise,offscreen}] [--snr DB] [--cfg-options ...]
+    bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCESSES [...]
+
+``--show-dir`` writes one overlay per real frame, ``{clip_id}_{frame_idx}.png`` (``AVSVisualizationHook``).
+``--audio-perturb`` evaluates with the test audio replaced (silence), swapped with another clip's (swap), mixed
+with white noise (noise) or with an off-screen sound (offscreen) at ``--snr`` dB; the dataset applies it.
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.runner import Runner
+
+import avsseg  # noqa: F401  (registries, checkpoint allowlist)
+from avsseg.utils import setup_cpu_distributed
+
+AUDIO_PERTURBATIONS = ('none', 'silence', 'swap', 'noise', 'offscreen')
+VIS_HOOK = 'AVSVisualizationHook'
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and evaluate) an audio-visual segmentor')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the directory to save the file containing evaluation metrics')
+    parser.add_argument(
+        '--out',
+        type=str,
+        help='the directory to save the predicted mask of every test frame ({clip_id}_{frame_idx}.png; '
+        'binary subsets 0/255, semantic ones class indices)')
+    parser.add_argument('--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--show-dir', help='directory where painted frames ({clip_id}_{frame_idx}.png) will be saved')
+    parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--audio-perturb',
+        choices=AUDIO_PERTURBATIONS,
+        default='none',
+        help='test-time audio perturbation applied by the test dataset')
+    parser.add_argument(
+        '--snr',
+        type=float,
+        default=None,
+        help='signal-to-noise ratio in dB of --audio-perturb noise / offscreen (default: the dataset\'s, 0 dB)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override some settings in the used config, the key-value pair in xxx=yyy format will be merged '
+        'into the config file. If the value to be overwritten is a list, it should be like key="[a,b]" or '
+        'key=a,b. It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]". Note that the quotation '
+        'marks are necessary and that no white space is allowed.')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
+    # torch >= 2.0 passes --local-rank to the script; older launchers pass --local_rank.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.snr is not None and args.audio_perturb not in ('noise', 'offscreen'):
+        parser.error(f'--snr only applies to --audio-perturb noise or offscreen, not {args.audio_perturb!r}')
+    return args
+
+
+def trigger_visualization_hook(cfg: Config, args) -> Config:
+    """Turns on the config's ``AVSVisualizationHook`` for ``--show`` / ``--show-dir`` (every test batch)."""
+    hook = cfg.default_hooks.get('visualization') if cfg.get('default_hooks') else None
+    if hook is None:
+        raise RuntimeError(f'--show/--show-dir need default_hooks.visualization=dict(type="{VIS_HOOK}") in '
+                           f'{args.config}')
+    if str(hook.get('type', '')).split('.')[-1] != VIS_HOOK:
+        raise RuntimeError(f'--show/--show-dir need default_hooks.visualization of type "{VIS_HOOK}" (it names '
+                           f'overlays per clip and frame); {args.config} has {hook.get("type")!r}')
+    hook['draw'] = True
+    hook['interval'] = 1
+    if args.show:
+        hook['show'] = True
+        hook['wait_time'] = args.wait_time
+    if args.show_dir:
+        hook['out_dir'] = args.show_dir
+    return cfg
+
+
+def _set_perturbation(dataset_cfg: dict, perturbation: dict, config: str) -> None:
+    # dataset wrappers (ConcatDataset, RepeatDataset, ...) hold their datasets under these keys
+    if 'datasets' in dataset_cfg:
+        for sub in dataset_cfg['datasets']:
+            _set_perturbation(sub, perturbation, config)
+    elif 'dataset' in dataset_cfg:
+        _set_perturbation(dataset_cfg['dataset'], perturbation, config)
+    elif 'type' in dataset_cfg:
+        dataset_cfg['audio_perturbation'] = ConfigDict(perturbation)
+    else:
+        raise KeyError(f'test_dataloader.dataset of {config} has no "type" to attach audio_perturbation to')
+
+
+def set_audio_perturbation(cfg: Config, args) -> Config:
+    """``--audio-perturb X [--snr S]`` -> ``test_dataloader.dataset.audio_perturbation=dict(type=X, ...)``."""
+    if args.audio_perturb == 'none':
+        return cfg
+    perturbation = dict(type=args.audio_perturb, seed=0)
+    if args.snr is not None:
+        perturbation['snr_db'] = args.snr
+    _set_perturbation(cfg.test_dataloader.dataset, perturbation, args.config)
+    return cfg
+
+
+def main():
+    args = parse_args()
+
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    # work_dir priority: CLI > config > ./work_dirs/<config name>
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+    cfg = set_audio_perturbation(cfg, args)
+
+    if args.out is not None:
+        # AVSBenchMetric keeps no files (mmseg's IoUMetric(output_dir) does): a hook writes the masks.
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='AVSPredictionWriterHook', out_dir=args.out)
+        ]
+
+    # CPU-only machines: gloo process group and a DDP wrapper without device_ids (no-op with CUDA).
+    setup_cpu_distributed(cfg, args.launcher)
+
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
