@@ -1,1 +1,3 @@
-__all__ = []
+from .siam_encoder import SiamEncoder
+
+__all__ = ['SiamEncoder']

@@ -1,1 +1,4 @@
-__all__ = []
+from .avsbench_head import AVSBenchHead
+from .combo_head import COMBOHead
+
+__all__ = ['AVSBenchHead', 'COMBOHead']

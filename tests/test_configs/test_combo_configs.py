@@ -1,0 +1,171 @@
+"""Every COMBO config parses, follows the official recipe, builds (shrunk), and each ablation changes exactly
+the switch it is named after."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import init_default_scope
+
+from avsseg.registry import MODELS
+
+ROOT = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'combo')
+TOP = {
+    # name: (iterations, amp, num_classes, lambda_ada)
+    'combo_r50_s4': (90000, False, 2, 10.0),
+    'combo_r50_ms3': (20000, False, 2, 10.0),
+    'combo_r50_avss': (90000, True, 71, 5.0),
+    'combo_pvt_s4': (90000, False, 2, 10.0),
+    'combo_pvt_ms3': (20000, False, 2, 10.0),
+    'combo_pvt_avss': (90000, True, 71, 5.0),
+}
+PIPELINES = ('train_dataloader.dataset.pipeline', 'val_dataloader.dataset.pipeline',
+             'test_dataloader.dataset.pipeline')
+# ablation suffix: (paths allowed and required to differ from the parent, check on the built model)
+ABLATIONS = {
+    'wo-sem': (('model.backbone.use_maskige', ) + PIPELINES, lambda m: m.backbone.maskige_encoder is None),
+    'shared-sem': (('model.backbone.share_weights', ),
+                   lambda m: m.backbone.maskige_encoder is m.backbone.image_encoder),
+    'fusion-none': (('model.decode_head.fusion.mode', ), lambda m: m.decode_head.fusion.mode == 'none'),
+    'fusion-visual': (('model.decode_head.fusion.mode', ), lambda m: m.decode_head.fusion.mode == 'visual'),
+    'fusion-audio': (('model.decode_head.fusion.mode', ), lambda m: m.decode_head.fusion.mode == 'audio'),
+    'queries-all': (('model.decode_head.query_fuse', ), lambda m: not hasattr(m.decode_head, 'query_feat')),
+    'ada-0': (('model.decode_head.loss_ada', ), lambda m: m.decode_head.loss_ada is None),
+    'ada-5': (('model.decode_head.loss_ada.loss_weight', ), lambda m: m.decode_head.loss_ada.loss_weight == 5),
+    'ada-10': (('model.decode_head.loss_ada.loss_weight', ), lambda m: m.decode_head.loss_ada.loss_weight == 10),
+    'ada-20': (('model.decode_head.loss_ada.loss_weight', ), lambda m: m.decode_head.loss_ada.loss_weight == 20),
+}
+CHANNELS = [16, 32, 64, 128]
+# models build their data preprocessor through the default scope
+init_default_scope('avsseg')
+
+
+def _load(name):
+    sub = 'ablations' if name.count('_') > 2 else ''
+    return Config.fromfile(osp.join(ROOT, sub, f'{name}.py'))
+
+
+def _flatten(value, prefix=''):
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = [('len', len(value))] + list(enumerate(value))
+    else:
+        return {prefix.rstrip('.'): value}
+    out = {}
+    for key, item in items:
+        out.update(_flatten(item, f'{prefix}{key}.'))
+    return out
+
+
+def _shrink(model):
+    """Same structure and switches, tiny sizes (CPU)."""
+    inner = model.backbone.backbone
+    if 'PyramidVisionTransformerV2' in inner.type:
+        inner.update(embed_dims=16, num_layers=[1, 1, 1, 1], num_heads=[1, 2, 4, 8], init_cfg=None)
+    else:
+        inner.update(depth=18, stem_channels=16, base_channels=16, init_cfg=None)
+    model.backbone.in_channels = CHANNELS
+    model.audio_backbone = dict(type='LogMelCNN', channels=(4, ), out_channels=16)
+    head = model.decode_head
+    head.update(in_channels=CHANNELS, feat_channels=32, out_channels=32, num_queries=4, audio_channels=16,
+                audio_mlp_channels=32)
+    pd = head.pixel_decoder
+    pd.norm_cfg = dict(type='GN', num_groups=8)
+    pd.encoder.num_layers = 1
+    pd.encoder.layer_cfg.self_attn_cfg.update(embed_dims=32, num_heads=4)
+    pd.encoder.layer_cfg.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
+    pd.positional_encoding = dict(num_feats=16, normalize=True)
+    head.positional_encoding = dict(num_feats=16, normalize=True)
+    td = head.transformer_decoder
+    td.num_layers = 2
+    for key in ('self_attn_cfg', 'cross_attn_cfg'):
+        td.layer_cfg[key].update(embed_dims=32, num_heads=4)
+    td.layer_cfg.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
+    head.fusion.update(embed_dims=32, num_heads=4)
+    return ConfigDict(model)
+
+
+def test_every_combo_config_is_covered():
+    found = {osp.splitext(osp.basename(p))[0] for p in glob.glob(osp.join(ROOT, '**', '*.py'), recursive=True)}
+    expected = set(TOP)
+    for subset, default in (('s4', 'ada-10'), ('avss', 'ada-5')):
+        expected |= {f'combo_r50_{subset}_{a}' for a in ABLATIONS if a != default}
+    assert found == expected
+
+
+@pytest.mark.parametrize('name', sorted(TOP))
+def test_top_level_configs_follow_the_official_recipe(name):
+    iters, amp, num_classes, lambda_ada = TOP[name]
+    cfg = _load(name)
+    assert cfg.train_cfg.max_iters == iters and cfg.param_scheduler[0].end == iters
+    assert cfg.param_scheduler[0].type == 'PolyLR' and cfg.param_scheduler[0].power == 0.9
+    assert cfg.optim_wrapper.type == ('AmpOptimWrapper' if amp else 'OptimWrapper')
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 1e-4, 0.05)
+    assert cfg.optim_wrapper.clip_grad.max_norm == 0.01
+    keys = cfg.optim_wrapper.paramwise_cfg.custom_keys
+    assert keys.backbone.lr_mult == 0.1 and keys['backbone.gates'].lr_mult == 1.0
+    assert keys.query_feat.decay_mult == keys.level_embed.decay_mult == keys.audio_pos.decay_mult == 0
+    assert cfg.train_dataloader.batch_size == 8
+    for path in PIPELINES:
+        types = [t['type'] for t in _flatten_get(cfg, path)]
+        assert types[types.index('LoadClipFrames') + 1] == 'LoadClipMaskige', (path, types)
+    head = cfg.model.decode_head
+    assert head.num_classes == num_classes and len(head.loss_cls.class_weight) == num_classes + 1
+    assert head.loss_cls.class_weight[-1] == 0.1 and head.loss_ada.loss_weight == lambda_ada
+    assert (head.loss_cls.loss_weight, head.loss_mask.loss_weight, head.loss_dice.loss_weight) == (2.0, 5.0, 5.0)
+
+    model = MODELS.build(_shrink(cfg.model))
+    assert type(model).__name__ == 'COMBOSegmentor' and model.decode_head.num_classes == num_classes
+    assert model.backbone.maskige_encoder is not model.backbone.image_encoder
+
+
+def _flatten_get(cfg, path):
+    node = cfg
+    for key in path.split('.'):
+        node = node[key]
+    return node
+
+
+@pytest.mark.parametrize('subset,ablation', [(s, a) for s in ('s4', 'avss') for a in ABLATIONS
+                                             if (s, a) not in (('s4', 'ada-10'), ('avss', 'ada-5'))])
+def test_ablation_changes_exactly_its_switch(subset, ablation):
+    parent = _flatten(_load(f'combo_r50_{subset}').to_dict())
+    child_cfg = _load(f'combo_r50_{subset}_{ablation}')
+    child = _flatten(child_cfg.to_dict())
+    allowed, check = ABLATIONS[ablation]
+    diff = {k for k in set(parent) | set(child) if parent.get(k, '<missing>') != child.get(k, '<missing>')}
+    assert diff, 'the ablation changes nothing'
+    assert all(any(k.startswith(a) for a in allowed) for k in diff), sorted(diff)
+    assert all(any(k.startswith(a) for k in diff) for a in allowed), (allowed, sorted(diff))
+    if ablation == 'wo-sem':
+        for path in PIPELINES:
+            types = [t['type'] for t in _flatten_get(child_cfg, path)]
+            assert 'LoadClipMaskige' not in types and 'LoadClipFrames' in types
+    assert check(MODELS.build(_shrink(child_cfg.model)))
+
+
+def test_param_groups_of_the_official_recipe():
+    from mmengine.optim import build_optim_wrapper
+    cfg = _load('combo_r50_s4')
+    model = MODELS.build(_shrink(cfg.model))
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    groups = {}
+    for group in optim.optimizer.param_groups:
+        for p in group['params']:
+            groups[id(p)] = (group['lr'], group['weight_decay'])
+    named = dict(model.named_parameters())
+
+    def lr_wd(name):
+        return groups[id(named[name])]
+
+    assert lr_wd('backbone.image_encoder.conv1.weight') == (1e-5, 0.05)  # backbone lr x0.1
+    assert lr_wd('backbone.separate_maskige_encoder.layer1.0.conv1.weight') == (1e-5, 0.05)
+    assert lr_wd('backbone.gates.0.se.conv1.conv.weight') == (1e-4, 0.05)  # official gates sit outside it
+    for name in ('decode_head.query_feat.weight', 'decode_head.query_embed.weight', 'decode_head.level_embed.weight',
+                 'decode_head.fusion.level_embeds.0', 'decode_head.fusion.audio_pos.weight',
+                 'decode_head.fusion.visual_norms.0.weight'):
+        assert lr_wd(name) == (1e-4, 0.0), name
+    assert lr_wd('decode_head.fusion.gamma_v.0') == (1e-4, 0.05)
+    assert lr_wd('decode_head.audio_mlp.layers.0.weight') == (1e-4, 0.05)
