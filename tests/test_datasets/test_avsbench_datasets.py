@@ -399,7 +399,7 @@ def test_full_pipeline_to_data_preprocessor(s4_root):
     """S4 train config (COMBO recipe) -> PackAVSInputs -> avs_collate -> AVSDataPreprocessor."""
     init_default_scope('avsseg')
     cfg = _config('avsbench_s4.py', s4_root)
-    assert cfg.train_dataloader.collate_fn == dict(type='avs_collate')
+    assert cfg.train_dataloader.collate_fn == dict(type='avsseg.avs_collate')
     np.random.seed(0)
     ds = DATASETS.build(cfg.train_dataloader.dataset)
     batch = avs_collate([ds[0], ds[2]])

@@ -293,3 +293,33 @@ def test_train_chain_then_pack_keeps_alignment_and_metadata():
     assert meta['img_shape'] == (64, 96) and meta['pad_shape'] == (64, 96) and meta['ori_shape'] == (H, W)
     assert meta['scale_factor'] == (1.5, 1.5) and meta['img_path'] == 'f1.png' and meta['frame_idx'] == 1
     np.testing.assert_array_equal(samples[2].gt_sem_seg.data[0].numpy(), results['gt_seg_maps'][2])
+
+
+def test_clip_select_labelled_frames_slices_every_per_frame_key():
+    from avsseg.datasets.transforms import ClipSelectLabelledFrames
+    T = 5
+    results = dict(
+        clip_id='c',
+        imgs=[np.full((4, 4, 3), t, np.uint8) for t in range(T)],
+        gt_seg_maps=[np.full((4, 4), t, np.uint8) for t in range(T)],
+        maskiges=[np.full((4, 4, 3), 10 + t, np.uint8) for t in range(T)],
+        img_paths=[f'f{t}.png' for t in range(T)],
+        audio=np.arange(T, dtype=np.float32).reshape(T, 1, 1, 1) * np.ones((T, 1, 96, 64), np.float32),
+        frame_flags=dict(is_labeled=[False, True, False, True, False], is_padded=[False] * T),
+        num_frames=T)
+    out = ClipSelectLabelledFrames()(results)
+    assert out['num_frames'] == 2
+    assert [int(img[0, 0, 0]) for img in out['imgs']] == [1, 3]
+    assert [int(m[0, 0]) for m in out['gt_seg_maps']] == [1, 3]
+    assert [int(m[0, 0, 0]) for m in out['maskiges']] == [11, 13]
+    assert out['img_paths'] == ['f1.png', 'f3.png']
+    assert out['audio'].shape == (2, 1, 96, 64) and out['audio'][:, 0, 0, 0].tolist() == [1.0, 3.0]
+    assert out['frame_flags'] == dict(is_labeled=[True, True], is_padded=[False, False])
+    packed = PackAVSInputs()(out)
+    assert packed['inputs']['frames'].shape == (2, 3, 4, 4)
+    assert [s.metainfo['num_frames'] for s in packed['data_samples']] == [2, 2]
+
+    with pytest.raises(ValueError, match='no labelled frame'):
+        ClipSelectLabelledFrames()(dict(clip_id='x', imgs=[], frame_flags=dict(is_labeled=[False] * 2)))
+    with pytest.raises(ValueError, match='img_paths has 1 entries'):
+        ClipSelectLabelledFrames()(dict(clip_id='x', img_paths=['a'], frame_flags=dict(is_labeled=[True, False])))

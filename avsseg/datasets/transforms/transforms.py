@@ -424,3 +424,38 @@ class ClipPad(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(size={self.size}, size_divisor={self.size_divisor}, '
                 f'pad_val={self.pad_val}, seg_pad_val={self.seg_pad_val})')
+
+
+@TRANSFORMS.register_module()
+class ClipSelectLabelledFrames(BaseTransform):
+    """Keep only the labelled frames of a training clip (``frame_flags['is_labeled']``).
+
+    In S4 training only frame 1 of 5 carries a mask, so a model without temporal terms in its loss spends 4/5 of
+    its compute on frames that get no supervision. This transform trades TPAVI's temporal context during
+    training for a 5x cheaper step (used by the CPU quickstart config); the official recipes keep all frames.
+    Place it after the loaders; it slices every per-frame key (``imgs``, ``gt_seg_maps``, ``maskiges``,
+    ``img_paths``, ``seg_map_paths``, ``audio`` ``[T, ...]`` and the ``frame_flags`` lists) and sets
+    ``num_frames``.
+    """
+
+    PER_FRAME_KEYS = ('imgs', 'gt_seg_maps', 'maskiges', 'img_paths', 'seg_map_paths')
+
+    def transform(self, results: Dict) -> Dict:
+        flags = results.get('frame_flags')
+        if flags is None or 'is_labeled' not in flags:
+            raise KeyError(f'ClipSelectLabelledFrames: clip {results.get("clip_id")} has no frame_flags.is_labeled')
+        keep = [t for t, labelled in enumerate(flags['is_labeled']) if labelled]
+        if not keep:
+            raise ValueError(f'ClipSelectLabelledFrames: clip {results.get("clip_id")} has no labelled frame')
+        num_frames = len(flags['is_labeled'])
+        for key in self.PER_FRAME_KEYS:
+            if results.get(key) is not None:
+                if len(results[key]) != num_frames:
+                    raise ValueError(f'ClipSelectLabelledFrames: clip {results.get("clip_id")}: {key} has '
+                                     f'{len(results[key])} entries for {num_frames} frames')
+                results[key] = [results[key][t] for t in keep]
+        if results.get('audio') is not None:
+            results['audio'] = results['audio'][keep]
+        results['frame_flags'] = {name: [values[t] for t in keep] for name, values in flags.items()}
+        results['num_frames'] = len(keep)
+        return results
