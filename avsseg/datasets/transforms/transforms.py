@@ -432,7 +432,7 @@ class ClipSelectLabelledFrames(BaseTransform):
 
     In S4 training only frame 1 of 5 carries a mask, so a model without temporal terms in its loss spends 4/5 of
     its compute on frames that get no supervision. This transform trades TPAVI's temporal context during
-    training for a 5x cheaper step (used by the CPU quickstart config); the official recipes keep all frames.
+    training for a 5x cheaper step; the official recipes (and the quickstart) keep all frames.
     Place it after the loaders; it slices every per-frame key (``imgs``, ``gt_seg_maps``, ``maskiges``,
     ``img_paths``, ``seg_map_paths``, ``audio`` ``[T, ...]`` and the ``frame_flags`` lists) and sets
     ``num_frames``.

@@ -23,8 +23,8 @@ def _describe_perturbation(value: Any) -> Optional[str]:
     """A short, clip-independent description of a sample's ``audio_perturbation`` metainfo.
 
     ``dict(type='noise', snr_db=10)`` -> ``'noise(snr_db=10)'``. Only scalar numeric / boolean parameters are
-    shown: string parameters (e.g. the clip an audio track was swapped with) differ per clip and would make
-    every clip's description unique.
+    shown, except ``seed``: string parameters (e.g. the clip an audio track was swapped with) and the per-clip
+    seed the dataset derives differ per clip and would make every clip's description unique.
     """
     if value is None:
         return None
@@ -34,7 +34,7 @@ def _describe_perturbation(value: Any) -> Optional[str]:
         if 'type' not in value:
             raise ValueError(f'AVSBenchMetric: metainfo audio_perturbation={value!r} has no "type"')
         params = [f'{k}={v}' for k, v in sorted(value.items())
-                  if k != 'type' and isinstance(v, (bool, int, float, np.integer, np.floating))]
+                  if k not in ('type', 'seed') and isinstance(v, (bool, int, float, np.integer, np.floating))]
         return f'{value["type"]}({", ".join(params)})' if params else str(value['type'])
     raise TypeError(f'AVSBenchMetric: metainfo audio_perturbation must be a dict, a str or None, '
                     f'got {type(value).__name__}')

@@ -234,9 +234,13 @@ def test_one_entry_per_clip_survives_round_robin_collection():
 
 def test_perturbation_and_batch_size_are_logged():
     probs, gts = hand_clip()
-    clip = make_clip('a', probs[:, None], gts, perturbation=dict(type='noise', snr_db=10, partner='x'))
+    # the dataset gives every clip its own derived seed; the description must not list them
+    clips = [
+        make_clip(name, probs[:, None], gts, perturbation=dict(type='noise', snr_db=10, partner='x', seed=seed))
+        for name, seed in (('a', 11), ('b', 12))
+    ]
     with mock.patch('avsseg.evaluation.metrics.avsbench_metric.print_log') as log:
-        metrics = evaluate(AVSBenchMetric(fscore_batch_clips=4), [clip])
+        metrics = evaluate(AVSBenchMetric(fscore_batch_clips=4), clips)
     message = log.call_args[0][0]
     assert metrics['audio_perturbation'] == 'noise(snr_db=10)'
     assert 'noise(snr_db=10)' in message and 'groups of 4 clips' in message and 'empty_frac' in message
