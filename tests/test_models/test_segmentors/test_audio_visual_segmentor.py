@@ -1,4 +1,6 @@
 """AudioVisualSegmentor end to end with a tiny TPAVI model (ResNet-18-like backbone, LogMelCNN audio)."""
+from unittest import mock
+
 import numpy as np
 import pytest
 import torch
@@ -110,3 +112,28 @@ def test_multiclass_model():
         results = model(**_batch(model, training=False, num_classes=5), mode='predict')
     assert results[0].seg_logits.data.shape == (5, SIZE, SIZE)
     assert results[2 * T - 1].pred_sem_seg.data.sum() == 0
+
+
+def test_padded_frames_are_masked_out_of_the_neck(binary_model):
+    """Necks taking ``frame_mask`` get 0 for padded frames, so padding cannot leak into real frames."""
+    data = _batch(binary_model, training=False)
+    seen = {}
+    original = binary_model.neck.forward
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return original(*args, **kwargs)
+
+    with mock.patch.object(binary_model.neck, 'forward', side_effect=spy):
+        binary_model.extract_feat(data['inputs'], data['data_samples'])
+    # the second clip's last frame is padded
+    assert seen['frame_mask'].tolist() == [1.0] * (2 * T - 1) + [0.0]
+
+    # a padded frame's content must not change the real frames' features
+    inputs = {k: v.clone() for k, v in data['inputs'].items()}
+    with torch.no_grad():
+        feats_a, _ = binary_model.extract_feat(inputs, data['data_samples'])
+        inputs['frames'][2 * T - 1].normal_()
+        feats_b, _ = binary_model.extract_feat(inputs, data['data_samples'])
+    for a, b in zip(feats_a, feats_b):
+        assert torch.allclose(a[T:2 * T - 1], b[T:2 * T - 1], atol=1e-5)
