@@ -16,7 +16,7 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
 
 import avsseg  # noqa: F401  (registries, checkpoint allowlist)
-from avsseg.utils import setup_cpu_distributed
+from avsseg.utils import setup_cpu_distributed, teardown_distributed
 
 AUDIO_PERTURBATIONS = ('none', 'silence', 'swap', 'noise', 'offscreen')
 VIS_HOOK = 'AVSVisualizationHook'
@@ -141,6 +141,7 @@ def main():
 
     runner = Runner.from_cfg(cfg)
     runner.test()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -18,7 +18,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import avsseg  # noqa: F401  (registries, checkpoint allowlist)
-from avsseg.utils import setup_cpu_distributed
+from avsseg.utils import setup_cpu_distributed, teardown_distributed
 
 
 def parse_args():
@@ -86,6 +86,7 @@ def main():
     else:
         runner = RUNNERS.build(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

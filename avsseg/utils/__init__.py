@@ -1,4 +1,6 @@
 from .checkpoint_compat import allow_mmengine_checkpoint_globals
-from .dist_utils import CPUDistributedDataParallel, setup_cpu_distributed
+from .dist_utils import CPUDistributedDataParallel, setup_cpu_distributed, teardown_distributed
 
-__all__ = ['allow_mmengine_checkpoint_globals', 'CPUDistributedDataParallel', 'setup_cpu_distributed']
+__all__ = [
+    'allow_mmengine_checkpoint_globals', 'CPUDistributedDataParallel', 'setup_cpu_distributed', 'teardown_distributed'
+]

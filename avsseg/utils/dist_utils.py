@@ -184,3 +184,15 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
                   logger='current',
                   level=logging.WARNING)
     return True
+
+
+def teardown_distributed() -> None:
+    """Destroy the default process group, if any, before the interpreter exits.
+
+    A gloo group left alive at exit has its worker threads destroyed during interpreter teardown, which aborts
+    the process ("terminate called without an active exception") after the work is done; torchrun then
+    reports the rank as failed.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
