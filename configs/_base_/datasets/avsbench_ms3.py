@@ -1,67 +1,9 @@
 # AVSBench-object MS3 (multiple sounding sources): 5 frames per clip, all 5 supervised in every split.
+# Pipelines (COMBO's multi-scale training recipe, `baseline_train_pipeline` for the AVSBench/TPAVI baseline,
+# 224x224 test resize), dataloaders and the binary metric are those of S4; only the dataset differs.
+_base_ = ['./avsbench_s4.py']
 dataset_type = 'AVSBenchMS3Dataset'
 data_root = 'data/AVSBench_object/Multi-sources'
-crop_size = (224, 224)
-
-# Training: COMBO's multi-scale recipe (as for S4), one draw per clip applied to all 5 frames (and Maskiges):
-# shortest edge from int(x * 0.1 * 224) for x = 5..20 (112..448), long edge <= 896, a 224x224 crop
-# (detectron2 RandomCrop_CategoryAreaConstraint with single_category_max_area=1.0, i.e. unconstrained),
-# SSD colour jitter, horizontal flip, pad to 224 (image 128, label 255, as COMBO's mapper).
-# The AVSBench/TPAVI baseline instead trains on the plain 224x224 release frames without augmentation:
-# for it use `baseline_train_pipeline` below.
-train_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipAnnotations'),
-    dict(type='LoadClipAudio'),
-    dict(
-        type='ClipRandomResize',
-        short_edge_lengths=[112, 134, 156, 179, 201, 224, 246, 268, 291, 313, 336, 358, 380, 403, 425, 448],
-        max_long_edge=896,
-        sample_style='choice'),
-    dict(type='ClipRandomCrop', crop_size=crop_size, cat_max_ratio=1.0, ignore_index=255),
-    dict(type='ClipPhotoMetricDistortion'),
-    dict(type='ClipRandomFlip', prob=0.5),
-    dict(type='ClipPad', size=crop_size, pad_val=128, seg_pad_val=255),
-    dict(type='PackAVSInputs'),
-]
-baseline_train_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipAnnotations'),
-    dict(type='LoadClipAudio'),
-    dict(type='ClipResize', scale=crop_size, keep_ratio=False),
-    dict(type='PackAVSInputs'),
-]
-# Val/test: plain 224x224 resize; masks are loaded first and resized with the frames (nearest), and
-# ori_shape follows, so predictions are scored at 224x224 as the AVSBench protocol does.
-test_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipAnnotations'),
-    dict(type='LoadClipAudio'),
-    dict(type='ClipResize', scale=crop_size, keep_ratio=False, update_ori_shape=True),
-    dict(type='PackAVSInputs'),
-]
-
-train_dataloader = dict(
-    batch_size=4,  # clips (x5 frames); AVSBench trains with 4, COMBO with 8
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='avsseg.avs_collate'),
-    dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=4,  # clips; AVSBench's F-score is averaged within batches of 4 clips (see the metric)
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='avsseg.avs_collate'),
-    dataset=dict(type=dataset_type, data_root=data_root, split='val', pipeline=test_pipeline, test_mode=True))
-test_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='avsseg.avs_collate'),
-    dataset=dict(type=dataset_type, data_root=data_root, split='test', pipeline=test_pipeline, test_mode=True))
-
-val_evaluator = dict(type='AVSBenchMetric', mode='binary', fscore_batch_clips=4)
-test_evaluator = val_evaluator
+train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
+test_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
