@@ -41,7 +41,7 @@ init_default_scope('avsseg')
 
 
 def _load(name):
-    sub = 'ablations' if name.count('_') > 2 else ''
+    sub = 'ablations' if name.count('_') > 2 and 'synthetic' not in name else ''
     return Config.fromfile(osp.join(ROOT, sub, f'{name}.py'))
 
 
@@ -88,7 +88,7 @@ def _shrink(model):
 
 def test_every_combo_config_is_covered():
     found = {osp.splitext(osp.basename(p))[0] for p in glob.glob(osp.join(ROOT, '**', '*.py'), recursive=True)}
-    expected = set(TOP)
+    expected = set(TOP) | {'combo_tiny_synthetic_s4'}
     for subset, default in (('s4', 'ada-10'), ('avss', 'ada-5')):
         expected |= {f'combo_r50_{subset}_{a}' for a in ABLATIONS if a != default}
     assert found == expected
@@ -169,3 +169,22 @@ def test_param_groups_of_the_official_recipe():
         assert lr_wd(name) == (1e-4, 0.0), name
     assert lr_wd('decode_head.fusion.gamma_v.0') == (1e-4, 0.05)
     assert lr_wd('decode_head.audio_mlp.layers.0.weight') == (1e-4, 0.05)
+
+
+def test_quickstart_config_keeps_the_combo_structure():
+    """The small COMBO of the README quickstart: smaller sizes, the paper's parts and loss weights."""
+    cfg = _load('combo_tiny_synthetic_s4')
+    head = cfg.model.decode_head
+    assert (head.loss_cls.loss_weight, head.loss_mask.loss_weight, head.loss_dice.loss_weight) == (2.0, 5.0, 5.0)
+    assert head.loss_cls.class_weight == [1.0, 1.0, 0.1] and head.loss_ada.loss_weight == 10.0
+    assert head.pixel_decoder.type == 'mmdet.MSDeformAttnPixelDecoder'
+    for path in PIPELINES:
+        types = [t['type'] for t in _flatten_get(cfg, path)]
+        assert types[types.index('LoadClipFrames') + 1] == 'LoadClipMaskige', (path, types)
+    model = MODELS.build(cfg.model)
+    assert type(model).__name__ == 'COMBOSegmentor'
+    assert model.backbone.maskige_encoder is not model.backbone.image_encoder
+    assert model.backbone.gates[0].gate_type == 'se' and model.decode_head.fusion.mode == 'bilateral'
+    assert model.decode_head.query_fuse == 'add' and hasattr(model.decode_head, 'query_feat')
+    assert len(model.decode_head.transformer_decoder.layers) == 3
+    assert sum(p.numel() for p in model.parameters()) < 2e6

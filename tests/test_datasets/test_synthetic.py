@@ -15,8 +15,8 @@ import torch
 import torchaudio
 
 from avsseg.datasets.synthetic import (CATEGORIES, NOISE_FLOOR_RMS, SAMPLE_RATE, SILENT_CATEGORY, avss_label2idx,
-                                       generate_clip, generate_synthetic_avsbench, plan_clips, sample_scene,
-                                       synthesize_clip_audio)
+                                       generate_clip, generate_synthetic_avsbench, object_proposals, plan_clips,
+                                       sample_scene, synthesize_clip_audio)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLI = osp.join(REPO, 'tools', 'dataset_converters', 'synthetic_avsbench.py')
@@ -381,3 +381,62 @@ def test_dataset_classes_read_the_synthetic_layout(name, s4, ms3, avss):
                 assert info['frame_flags']['is_padded'] == [t >= real for t in range(num)]
     if name == 'avss':
         assert ds.metainfo['classes'] == ('background', ) + tuple(NAMES)
+
+
+def test_object_proposals_cover_every_object_and_the_background():
+    rng = np.random.default_rng(0)
+    cats = list(CATEGORIES[:3])
+    scene_inst = sample_scene(rng, cats[:1], cats[1:], SIZE, 2)[1]
+    props = object_proposals(scene_inst[0])
+    visible = [i for i in range(3) if (scene_inst[0] == i).any()]
+    assert props.dtype == bool and props.shape == (len(visible) + 1, SIZE, SIZE)
+    # a partition of the frame: each pixel in exactly one proposal, objects first, then the background
+    assert (props.sum(0) == 1).all()
+    for k, i in enumerate(visible):
+        assert (props[k] == (scene_inst[0] == i)).all()
+    assert (props[-1] == (scene_inst[0] == -1)).all()
+    assert object_proposals(np.zeros((4, 4), np.int16)).shape == (1, 4, 4)  # one object filling the frame
+
+
+@pytest.mark.parametrize('subset', ['s4', 'ms3', 'avss'])
+def test_maskiges_are_written_in_the_official_layout(tmp_path, subset):
+    from avsseg.datasets.maskige import maskige_path, masks_to_maskige, read_maskige
+    summary = _generate(tmp_path / subset, subset, 4, maskige=True)
+    assert summary['maskige'] is True
+    root = summary['data_root']
+    plain = _generate(tmp_path / 'plain', subset, 4)
+    # Maskiges are extra files only: everything else is byte-identical to a set generated without them.
+    files = _all_files(root)
+    maskiges = {f for f in files if f.endswith('_mask_color.png')}
+    assert files - maskiges == _all_files(plain['data_root'])
+    assert summary['num_files'] == plain['num_files'] + len(maskiges)
+    for clip in summary['clips']:
+        rendered = generate_clip(subset, clip, 3, SIZE)  # the same clip, rendered in memory
+        assert len(clip['paths']['maskiges']) == clip['num_frames']
+        for t, (frame, rel) in enumerate(zip(clip['paths']['frames'], clip['paths']['maskiges'])):
+            assert osp.join(root, rel) == maskige_path(osp.join(root, frame))
+            assert 'pre_SAM_mask' in rel
+            expected = masks_to_maskige(object_proposals(rendered['instance_maps'][t]))
+            assert (read_maskige(osp.join(root, rel)) == expected).all()
+    assert len(maskiges) == sum(c['num_frames'] for c in summary['clips'])
+    # --overwrite removes the old Maskige tree with the rest of the layout
+    again = generate_synthetic_avsbench(root, subset, seed=5, num_videos=3, image_size=SIZE, overwrite=True)
+    assert not any(f.endswith('_mask_color.png') for f in _all_files(root)) and not again['maskige']
+
+
+def test_maskiges_need_a_data_root():
+    clip = plan_clips('s4', 3, 0, 0.0)[0]
+    with pytest.raises(ValueError, match='data_root'):
+        generate_clip('s4', clip, 0, SIZE, maskige=True)
+
+
+def test_loadclipmaskige_reads_the_synthetic_maskiges(tmp_path):
+    from avsseg.datasets import AVSBenchS4Dataset
+    from avsseg.datasets.transforms import LoadClipAnnotations, LoadClipFrames, LoadClipMaskige
+    summary = _generate(tmp_path / 's4', 's4', 4, maskige=True)
+    ds = AVSBenchS4Dataset(
+        data_root=summary['data_root'], split='test', test_mode=True,
+        pipeline=[LoadClipFrames(), LoadClipMaskige(), LoadClipAnnotations()])
+    results = ds[0]
+    assert len(results['maskiges']) == 5
+    assert all(m.shape == (SIZE, SIZE, 3) and m.dtype == np.uint8 for m in results['maskiges'])

@@ -46,6 +46,11 @@ def parse_args(argv=None):
         help='worker processes (default 1: the default set takes under a minute on one core, and each extra '
         'worker process first spends seconds importing avsseg); the output does not depend on it')
     parser.add_argument(
+        '--maskige',
+        action='store_true',
+        help="also write COMBO Maskiges ({frame}_mask_color.png in the official pre_SAM_mask tree) painted from "
+        'ideal class-agnostic proposals of every object and the background (no SAM needed)')
+    parser.add_argument(
         '--overwrite',
         action='store_true',
         help='allow a non-empty OUT_DIR: the files of this subset in it are replaced, other files are kept')
@@ -65,14 +70,15 @@ def main(argv=None):
             split_ratios=args.split_ratios,
             workers=args.workers,
             overwrite=args.overwrite,
-            progress=True)
+            progress=True,
+            maskige=args.maskige)
     except (FileExistsError, NotADirectoryError, ValueError) as err:
         sys.exit(f'synthetic_avsbench.py: error: {err}')
 
     print(f'Synthetic {summary["subset"].upper()} dataset written to {summary["data_root"]} '
           f'(use it as data_root) in {summary["elapsed_s"]:.1f} s')
     print(f'  seed {summary["seed"]}, {summary["num_videos"]} clips of {summary["image_size"]}x'
-          f'{summary["image_size"]}, {summary["num_files"]} files')
+          f'{summary["image_size"]}, {summary["num_files"]} files' + (', with Maskiges' if summary['maskige'] else ''))
     for split, count in summary['splits'].items():
         print(f'  {split:5s}: {count:5d} clips ({summary["silent_clips"][split]} silent)')
     if summary['labels']:

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from ..maskige import masks_to_index_map, maskige_path, save_maskige
 from .categories import CATEGORIES, SILENT_CATEGORY, category_names
 from .render import BACKGROUND_ID, render_frames, sample_scene
 from .sound import SAMPLE_RATE, synthesize_clip_audio
@@ -32,6 +33,12 @@ MULTI_SOURCE_COUNTS = ((1, 2, 3), (0.4, 0.35, 0.25))
 SILENT_OBJECT_COUNTS = ((1, 2), (0.5, 0.5))
 #: Per-subset code mixed into the clip seeds, so the subsets of one seed differ.
 _SUBSET_CODE = {'s4': 4, 'ms3': 3, 'avss': 7}
+#: Maskige trees (official layout) under ``data_root``; removed with the layout on ``overwrite``.
+MASKIGE_ROOT_ENTRIES = {
+    's4': (osp.join('s4_data', 'pre_SAM_mask'), ),
+    'ms3': (osp.join('ms3_data', 'pre_SAM_mask'), ),
+    'avss': ('pre_SAM_mask', ),
+}
 #: Name of the JSON record of the generation written next to the layout.
 INFO_FILE = 'synthetic_{subset}.json'
 
@@ -104,7 +111,41 @@ def _is_single_source(subset: str, clip: Dict) -> bool:
     return subset == 's4' or (subset == 'avss' and clip.get('label') == 'v1s')
 
 
-def generate_clip(subset: str, clip: Dict, seed: int, image_size: int, data_root: Optional[str] = None) -> Dict:
+def object_proposals(inst: np.ndarray) -> np.ndarray:
+    """Class-agnostic proposals of one frame: every visible object, sounding or silent, and the background.
+
+    An idealised stand-in for SAM's "segment everything" output (which also covers the background), used to
+    write COMBO Maskiges for the synthetic sets. It carries no hint of which object sounds.
+
+    Args:
+        inst: int ``[H, W]`` instance map (object index, :data:`BACKGROUND_ID` = background).
+
+    Returns:
+        bool ``[K, H, W]``: one mask per visible object (in object order), then the background (if visible).
+    """
+    ids = [i for i in np.unique(inst) if i != BACKGROUND_ID]
+    if (inst == BACKGROUND_ID).any():
+        ids.append(BACKGROUND_ID)
+    return np.stack([inst == i for i in ids])
+
+
+def _write_maskiges(data_root: str, frame_paths: Sequence[str], inst: np.ndarray) -> List[str]:
+    """Write ``{frame}_mask_color.png`` of every frame in the official ``pre_SAM_mask`` tree."""
+    written = []
+    for t, rel in enumerate(frame_paths):
+        path = maskige_path(osp.join(data_root, rel))
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        save_maskige(masks_to_index_map(object_proposals(inst[t])), path)
+        written.append(osp.relpath(path, data_root))
+    return written
+
+
+def generate_clip(subset: str,
+                  clip: Dict,
+                  seed: int,
+                  image_size: int,
+                  data_root: Optional[str] = None,
+                  maskige: bool = False) -> Dict:
     """Render (and, with ``data_root``, write) one planned clip.
 
     Silent clips show as many objects as sounding ones (drawn from the same count distribution) so the
@@ -116,11 +157,14 @@ def generate_clip(subset: str, clip: Dict, seed: int, image_size: int, data_root
         seed: Dataset seed.
         image_size: Frame side in pixels.
         data_root: Where to write the clip; ``None`` only renders.
+        maskige: Also write a COMBO Maskige of every frame (official ``pre_SAM_mask`` layout, see
+            :func:`object_proposals`); needs ``data_root``.
 
     Returns:
         The clip dict extended with ``category`` (S4 folder), ``a_obj``, ``sounding`` (category names),
         ``objects`` (draw order back to front; each with per-frame pose and ``visible_pixels``), ``audio``
-        (per-source pitch / rate / gain), ``paths`` (relative, when written) and, when ``data_root`` is None,
+        (per-source pitch / rate / gain), ``paths`` (relative, when written; with ``maskige`` also
+        ``paths['maskiges']``, T paths) and, when ``data_root`` is None,
         ``frames`` (T uint8 ``[S, S, 3]``), ``label_maps`` (T uint8 ``[S, S]``), ``instance_maps`` (int16
         ``[T, S, S]``, index into ``objects``, -1 = background) and ``wave`` (float32 samples).
     """
@@ -157,10 +201,14 @@ def generate_clip(subset: str, clip: Dict, seed: int, image_size: int, data_root
         objects.append(rec)
     out['objects'] = objects
     out['audio'] = audio_info
+    if maskige and data_root is None:
+        raise ValueError('generate_clip: maskige=True needs a data_root to write to')
     if data_root is None:
         out.update(frames=frames, label_maps=label_maps, instance_maps=inst, wave=wave)
     else:
         out['paths'] = write_clip(subset, data_root, out, frames, label_maps, wave, SAMPLE_RATE)
+        if maskige:
+            out['paths']['maskiges'] = _write_maskiges(data_root, out['paths']['frames'], inst)
     return out
 
 
@@ -197,7 +245,8 @@ def _prepare_out_dir(out_dir: str, subset: str, overwrite: bool) -> None:
                                   f'directory or pass overwrite=True (--overwrite) to replace the {subset} '
                                   f'layout in it')
         # Only what this generator writes for this subset is removed; anything else in the folder stays.
-        for entry in LAYOUT_ROOT_ENTRIES[subset] + (INFO_FILE.format(subset=subset), ):
+        entries = LAYOUT_ROOT_ENTRIES[subset] + MASKIGE_ROOT_ENTRIES[subset] + (INFO_FILE.format(subset=subset), )
+        for entry in entries:
             path = osp.join(out_dir, entry)
             if osp.isdir(path) and not osp.islink(path):
                 shutil.rmtree(path)
@@ -215,7 +264,8 @@ def generate_synthetic_avsbench(out_dir: str,
                                 split_ratios: Sequence[float] = DEFAULT_SPLIT_RATIOS,
                                 workers: int = 1,
                                 overwrite: bool = False,
-                                progress: bool = False) -> Dict:
+                                progress: bool = False,
+                                maskige: bool = False) -> Dict:
     """Write a procedurally generated dataset in the official S4 / MS3 / AVSBench-semantic layout.
 
     ``out_dir`` becomes the ``data_root`` of the subset (it holds ``s4_meta_data.csv`` / ``ms3_meta_data.csv``
@@ -232,6 +282,9 @@ def generate_synthetic_avsbench(out_dir: str,
         workers: Processes rendering clips (1 = in this process). The output does not depend on it.
         overwrite: Replace this subset's layout in a non-empty ``out_dir`` (other files there are kept).
         progress: Show a tqdm progress bar.
+        maskige: Also write COMBO Maskiges (``{frame}_mask_color.png`` in the official ``pre_SAM_mask`` tree)
+            painted from ideal class-agnostic proposals of all objects and the background
+            (:func:`object_proposals`), so COMBO configs train on the set without a SAM model.
 
     Returns:
         Summary dict: ``subset, data_root, seed, num_videos, image_size, silent_ratio, split_ratios, splits``
@@ -252,7 +305,7 @@ def generate_synthetic_avsbench(out_dir: str,
     out_dir = osp.abspath(out_dir)
     _prepare_out_dir(out_dir, subset, overwrite)
     plan = plan_clips(subset, num_videos, seed, silent_ratio, split_ratios)
-    tasks = [(subset, clip, seed, image_size, out_dir) for clip in plan]
+    tasks = [(subset, clip, seed, image_size, out_dir, maskige) for clip in plan]
 
     from tqdm import tqdm
     bar = tqdm(total=len(tasks), desc=f'synthetic {subset}', unit='clip', disable=not progress)
@@ -271,8 +324,8 @@ def generate_synthetic_avsbench(out_dir: str,
     index_files = write_index(subset, out_dir, clips)
 
     num_files = len(index_files) + sum(
-        len(c['paths']['frames']) + len(c['paths']['labels']) + len(c['paths'].get('labels_rgb', {})) + 1
-        for c in clips)
+        len(c['paths']['frames']) + len(c['paths']['labels']) + len(c['paths'].get('labels_rgb', {})) +
+        len(c['paths'].get('maskiges', ())) + 1 for c in clips)
     summary = dict(
         subset=subset,
         data_root=out_dir,
@@ -281,6 +334,7 @@ def generate_synthetic_avsbench(out_dir: str,
         image_size=image_size,
         silent_ratio=silent_ratio,
         split_ratios=list(split_ratios),
+        maskige=maskige,
         splits={s: sum(c['split'] == s for c in clips) for s in SPLITS},
         silent_clips={s: sum(c['split'] == s and c['silent'] for c in clips) for s in SPLITS},
         labels=({lab: sum(c['label'] == lab for c in clips) for lab in AVSS_LABELS} if subset == 'avss' else None),
@@ -298,5 +352,5 @@ def generate_synthetic_avsbench(out_dir: str,
 
 __all__ = [
     'SUBSETS', 'DEFAULT_NUM_VIDEOS', 'DEFAULT_SPLIT_RATIOS', 'DEFAULT_SILENT_RATIO', 'AVSS_LABEL_RATIOS',
-    'plan_clips', 'generate_clip', 'generate_synthetic_avsbench', 'category_names', 'BACKGROUND_ID'
+    'MASKIGE_ROOT_ENTRIES', 'plan_clips', 'generate_clip', 'object_proposals', 'generate_synthetic_avsbench', 'category_names', 'BACKGROUND_ID'
 ]
