@@ -13,10 +13,11 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import avsseg  # noqa: F401  (registries, checkpoint allowlist)
-from avsseg.utils import setup_cpu_distributed, teardown_distributed
+from avsseg.utils import drop_missing_weight_files, setup_cpu_distributed, teardown_distributed
 
 AUDIO_PERTURBATIONS = ('none', 'silence', 'swap', 'noise', 'offscreen')
 VIS_HOOK = 'AVSVisualizationHook'
@@ -125,6 +126,9 @@ def main():
 
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    # The checkpoint holds every weight: pretraining files that are not here are not needed.
+    for key, path in drop_missing_weight_files(cfg):
+        print_log(f'{path} not found: {key} set to None (its weights come from {args.checkpoint})', logger='current')
 
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)

@@ -18,7 +18,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import avsseg  # noqa: F401  (registries, checkpoint allowlist)
-from avsseg.utils import setup_cpu_distributed, teardown_distributed
+from avsseg.utils import check_weight_files, setup_cpu_distributed, teardown_distributed
 
 
 def parse_args():
@@ -77,6 +77,9 @@ def main():
 
     if args.resume:
         cfg.resume = True
+
+    # Every missing pretrained file at once, before data loaders and model are built.
+    check_weight_files(cfg, args.config)
 
     # CPU-only machines: gloo process group and a DDP wrapper without device_ids (no-op with CUDA).
     setup_cpu_distributed(cfg, args.launcher)
