@@ -39,6 +39,18 @@ fi
 "$PY" -c "import setuptools, wheel, ninja, psutil, sys; sys.exit(int(setuptools.__version__.split('.')[0]) >= 82)" 2>/dev/null \
   || "$PY" -m pip install -q -r requirements/build.txt
 
+# Every later pip call is constrained to the installed torch trio, so no resolver step can swap it.
+# Local version labels (+cu130) are dropped: '==2.11.0' matches the installed 2.11.0+cu130.
+cons=$(mktemp)
+trap 'rm -f "$cons"' EXIT
+"$PY" - "$MMCV_VERSION" > "$cons" <<'PYEOF'
+import sys
+from importlib import metadata
+for name in ('torch', 'torchvision', 'torchaudio'):
+    print(f"{name}=={metadata.version(name).split('+')[0]}")
+print(f'mmcv=={sys.argv[1]}')
+PYEOF
+
 # 3. mmcv with compiled ops, built against this torch and cached under a torch-keyed name.
 mmcv_ok() {
   "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" >/dev/null 2>&1
@@ -66,21 +78,14 @@ PYEOF
   fi
   "$PY" -m pip uninstall -q -y mmcv mmcv-lite >/dev/null 2>&1 || true
   "$PY" -m pip install -q --no-deps --force-reinstall "$whl"
-  # mmcv's own runtime deps (addict, yapf, ...) without letting pip touch torch.
-  "$PY" -m pip install -q addict packaging pyyaml yapf
+  # mmcv's own runtime deps without letting pip touch torch: `import mmcv` needs mmengine and cv2 (a clean
+  # machine has neither; the headless OpenCV of requirements/runtime.txt provides cv2).
+  "$PY" -m pip install -q -c "$cons" addict packaging pyyaml yapf \
+    "$(grep -E '^mmengine==' requirements/openmmlab.txt)" opencv-python-headless
   mmcv_ok || { echo "[setup_env] mmcv $MMCV_VERSION with ops does not import; remove $dir and rerun" >&2; exit 1; }
 fi
 
-# 4. OpenMMLab packages and the rest. Constrain torch so no resolver step can swap it.
-cons=$(mktemp)
-# Local version labels (+cu130) are dropped: '==2.11.0' matches the installed 2.11.0+cu130.
-"$PY" - "$MMCV_VERSION" > "$cons" <<'PYEOF'
-import sys
-from importlib import metadata
-for name in ('torch', 'torchvision', 'torchaudio'):
-    print(f"{name}=={metadata.version(name).split('+')[0]}")
-print(f'mmcv=={sys.argv[1]}')
-PYEOF
+# 4. OpenMMLab packages and the rest.
 if ! "$PY" - requirements/openmmlab.txt requirements/runtime.txt requirements/tests.txt <<'PYEOF'
 # Exit 0 when every requirement line is already satisfied, so a second run does not touch pip.
 import sys
@@ -103,7 +108,6 @@ then
   log "installing OpenMMLab and runtime requirements"
   "$PY" -m pip install -q -c "$cons" -r requirements/openmmlab.txt -r requirements/runtime.txt -r requirements/tests.txt
 fi
-rm -f "$cons"
 
 # 5. avsseg itself, editable.
 if ! "$PY" -c "import avsseg" >/dev/null 2>&1 || [ "$("$PY" -c 'import avsseg, os; print(os.path.realpath(os.path.dirname(avsseg.__file__)))')" != "$(realpath avsseg)" ]; then
