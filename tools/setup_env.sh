@@ -110,7 +110,9 @@ then
 fi
 
 # 5. avsseg itself, editable.
-if ! "$PY" -c "import avsseg" >/dev/null 2>&1 || [ "$("$PY" -c 'import avsseg, os; print(os.path.realpath(os.path.dirname(avsseg.__file__)))')" != "$(realpath avsseg)" ]; then
+# Checked from / : in the repository root `import avsseg` finds the source tree without any install.
+installed_at() { (cd / && "$PY" -c 'import avsseg, os; print(os.path.realpath(os.path.dirname(avsseg.__file__)))' 2>/dev/null); }
+if [ "$(installed_at)" != "$(realpath avsseg)" ]; then
   "$PY" -m pip install -q --no-deps --no-build-isolation -e .
 fi
 "$PY" -c "import mmseg.models, mmdet.models, avsseg; print('[setup_env] ok: avsseg', avsseg.__version__)"
