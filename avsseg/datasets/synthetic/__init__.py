@@ -14,7 +14,8 @@ from .writer import (AVSS_CSV_HEADER, AVSS_LABELS, LAYOUT_ROOT_ENTRIES, MS3_CSV_
 __all__ = [
     'CATEGORIES', 'SILENT_CATEGORY', 'SyntheticCategory', 'category_names', 'get_category', 'DEFAULT_NUM_VIDEOS',
     'DEFAULT_SILENT_RATIO', 'DEFAULT_SPLIT_RATIOS', 'MASKIGE_ROOT_ENTRIES', 'SUBSETS', 'generate_clip',
-    'generate_synthetic_avsbench', 'object_proposals', 'plan_clips', 'Scene', 'SceneObject', 'render_frames', 'sample_scene', 'shape_outline', 'NOISE_FLOOR_RMS',
+    'generate_synthetic_avsbench', 'object_proposals', 'plan_clips', 'Scene', 'SceneObject', 'render_frames',
+    'sample_scene', 'shape_outline', 'NOISE_FLOOR_RMS',
     'SAMPLE_RATE', 'SOURCE_RMS', 'synthesize_clip_audio', 'synthesize_source', 'AVSS_CSV_HEADER', 'AVSS_LABELS',
     'LAYOUT_ROOT_ENTRIES', 'MS3_CSV_HEADER', 'S4_CSV_HEADER', 'SPLITS', 'avss_label2idx', 'clip_paths',
     'labelled_frames'

@@ -352,5 +352,6 @@ def generate_synthetic_avsbench(out_dir: str,
 
 __all__ = [
     'SUBSETS', 'DEFAULT_NUM_VIDEOS', 'DEFAULT_SPLIT_RATIOS', 'DEFAULT_SILENT_RATIO', 'AVSS_LABEL_RATIOS',
-    'MASKIGE_ROOT_ENTRIES', 'plan_clips', 'generate_clip', 'object_proposals', 'generate_synthetic_avsbench', 'category_names', 'BACKGROUND_ID'
+    'MASKIGE_ROOT_ENTRIES', 'plan_clips', 'generate_clip', 'object_proposals', 'generate_synthetic_avsbench',
+    'category_names', 'BACKGROUND_ID'
 ]
