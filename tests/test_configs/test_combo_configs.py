@@ -88,7 +88,7 @@ def _shrink(model):
 
 def test_every_combo_config_is_covered():
     found = {osp.splitext(osp.basename(p))[0] for p in glob.glob(osp.join(ROOT, '**', '*.py'), recursive=True)}
-    expected = set(TOP) | {'combo_tiny_synthetic_s4'}
+    expected = set(TOP) | {'combo_tiny_synthetic_s4', 'combo_tiny_synthetic_s4_wo-sem'}
     for subset, default in (('s4', 'ada-10'), ('avss', 'ada-5')):
         expected |= {f'combo_r50_{subset}_{a}' for a in ABLATIONS if a != default}
     assert found == expected
@@ -188,3 +188,18 @@ def test_quickstart_config_keeps_the_combo_structure():
     assert model.decode_head.query_fuse == 'add' and hasattr(model.decode_head, 'query_feat')
     assert len(model.decode_head.transformer_decoder.layers) == 3
     assert sum(p.numel() for p in model.parameters()) < 2e6
+
+
+def test_quickstart_wo_sem_changes_exactly_the_siam_encoder():
+    """The quickstart without Siam-Encoder differs from the quickstart config only in the Maskige switch and
+    the Maskige loading, like the paper-size wo-sem ablations."""
+    parent = _flatten(_load('combo_tiny_synthetic_s4').to_dict())
+    child_cfg = _load('combo_tiny_synthetic_s4_wo-sem')
+    child = _flatten(child_cfg.to_dict())
+    allowed, check = ABLATIONS['wo-sem']
+    diff = {k for k in set(parent) | set(child) if parent.get(k, '<missing>') != child.get(k, '<missing>')}
+    assert diff and all(any(k.startswith(a) for a in allowed) for k in diff), sorted(diff)
+    for path in PIPELINES:
+        types = [t['type'] for t in _flatten_get(child_cfg, path)]
+        assert 'LoadClipMaskige' not in types and 'LoadClipFrames' in types
+    assert check(MODELS.build(child_cfg.model))
