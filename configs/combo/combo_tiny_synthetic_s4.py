@@ -88,12 +88,16 @@ model = dict(
         audio_mlp_channels=256,
         # The official layer scale (1e-4) keeps the BFM close to identity for much of a 90k-iteration run; in
         # 1500 iterations it left the audio too weak (measured: mJ 0.457, and swapped audio still 0.363).
-        # Starting at 1.0 the fused mask features carry the audio from the first step (mJ 0.839, swap 0.203).
+        # Starting at 1.0 the fused mask features carry the audio from the first step (1500 iterations: mJ 0.839,
+        # swap 0.203).
         fusion=dict(embed_dims=channels, num_heads=4, layer_scale_init=1.0),
         train_cfg=dict(num_points=2304)))
 
-max_iters = 1500  # about 11 minutes on an idle 2-core CPU
-# lr 1e-3: 2e-3 did not converge in this budget (mJ 0.397)
+# 750 iterations keep the whole quickstart within 15 minutes on a slow 2-core CPU (measured 0.82 s per iteration
+# there: mJ 0.748, 13.7 min in all). More iterations help: 900 gave mJ 0.793 on that machine, 1500 gave 0.861 on
+# a faster one (0.44 s per iteration).
+max_iters = 750
+# lr 1e-3: 2e-3 did not converge (1500 iterations: mJ 0.397)
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
