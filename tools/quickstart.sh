@@ -5,7 +5,8 @@
 #
 # Environment: DATA (default data/synthetic_s4), WORK (default work_dirs/quickstart), PYTHON (default python),
 # CONFIG (default configs/combo/combo_tiny_synthetic_s4.py; configs/tpavi/tpavi_tiny_synthetic_s4.py is the
-# small TPAVI baseline).
+# small TPAVI baseline), TRAIN_OPTIONS (extra --cfg-options for training, e.g. "train_cfg.max_iters=1500
+# train_cfg.val_interval=1500 param_scheduler.0.end=1500").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
@@ -23,7 +24,7 @@ fi
 
 start=$(date +%s)
 # shellcheck disable=SC2086
-"$PY" tools/train.py "$CFG" --work-dir "$WORK" --cfg-options $ROOT
+"$PY" tools/train.py "$CFG" --work-dir "$WORK" --cfg-options $ROOT ${TRAIN_OPTIONS:-}
 train_s=$(( $(date +%s) - start ))
 ckpt="$WORK/$(basename "$(cat "$WORK/last_checkpoint")")"
 
