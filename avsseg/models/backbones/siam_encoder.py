@@ -1,55 +1,13 @@
 """COMBO's Siam-Encoder Module (SEM; Yang et al., CVPR 2024, sec. 3.1, eq. 1-3)."""
 from typing import Optional, Sequence, Tuple
 
-import torch
-from mmdet.models.layers import SELayer
 from mmengine.model import BaseModule
 from mmseg.utils import ConfigType, OptMultiConfig
 from torch import Tensor, nn
-from torch.utils.checkpoint import checkpoint
 
 from avsseg.registry import MODELS
-
-GATE_TYPES = ('se', 'linear', 'none')
-
-
-class MaskigeChannelGate(BaseModule):
-    """Channel weighting of one stage's Maskige features: ``F_m -> w(F_m) * F_m`` (``[N, C, H, W]`` in and out).
-
-    - ``'se'`` (default, official ``channel_weighted_block``): ``w = sigmoid(FC(ReLU(FC(GAP(F_m)))))`` with a
-      ``C -> C/ratio -> C`` bottleneck, i.e. a squeeze-and-excitation layer (mmdet's ``SELayer``; its 1x1 convs
-      on the pooled vector are the official linear layers).
-    - ``'linear'`` (paper eq. 3 as written): ``w = GAP(F_m) W`` with one ``C x C`` linear layer (with bias), no
-      activation.
-    - ``'none'``: ``w = 1`` (plain addition of the Maskige features; the official "wo scale" variant).
-
-    Args:
-        channels: channels ``C`` of the stage.
-        gate_type: ``'se'``, ``'linear'`` or ``'none'``.
-        ratio: squeeze ratio of the ``'se'`` gate (official 16).
-    """
-
-    def __init__(self, channels: int, gate_type: str = 'se', ratio: int = 16, init_cfg=None):
-        super().__init__(init_cfg=init_cfg)
-        if gate_type not in GATE_TYPES:
-            raise ValueError(f'MaskigeChannelGate: gate_type must be one of {GATE_TYPES}, got {gate_type!r}')
-        self.gate_type = gate_type
-        self.channels = channels
-        if gate_type == 'se':
-            if channels // ratio < 1:
-                raise ValueError(f'MaskigeChannelGate: channels={channels} is too small for ratio={ratio}')
-            self.se = SELayer(channels, ratio=ratio, act_cfg=(dict(type='ReLU'), dict(type='Sigmoid')))
-        elif gate_type == 'linear':
-            self.pool = nn.AdaptiveAvgPool2d(1)
-            self.fc = nn.Linear(channels, channels)
-
-    def forward(self, maskige_feat: Tensor) -> Tensor:
-        if self.gate_type == 'se':
-            return self.se(maskige_feat)
-        if self.gate_type == 'linear':
-            weight = self.fc(self.pool(maskige_feat).flatten(1))
-            return maskige_feat * weight[:, :, None, None]
-        return maskige_feat
+from ..layers import MaskigeChannelGate
+from ..utils import checkpoint_call
 
 
 @MODELS.register_module()
@@ -112,11 +70,7 @@ class SiamEncoder(BaseModule):
         return self.image_encoder if self.share_weights else self.separate_maskige_encoder
 
     def _encode(self, encoder: nn.Module, x: Tensor) -> Tuple[Tensor, ...]:
-        if self.with_cp and self.training and torch.is_grad_enabled():
-            feats = checkpoint(encoder, x, use_reentrant=False)
-        else:
-            feats = encoder(x)
-        return tuple(feats)
+        return tuple(checkpoint_call(encoder, x, enabled=self.with_cp, training=self.training))
 
     def forward(self, frames: Tensor, maskige: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
         """Encode frames (and Maskiges).

@@ -10,8 +10,8 @@ from mmseg.models.utils import resize
 from mmseg.utils import ConfigType, OptConfigType, SampleList
 from torch import Tensor
 
-from avsseg.models.segmentors.audio_visual_segmentor import frame_flags
 from avsseg.registry import MODELS
+from avsseg.structures import AVFeatures, labeled_index, padded_input_size
 
 
 class _ResidualConvUnit(nn.Module):
@@ -58,8 +58,9 @@ class _FeatureFusionBlock(nn.Module):
 class AVSBenchHead(BaseDecodeHead):
     """Decoder of the AVSBench baseline (``Pred_endecoder`` after TPAVI).
 
-    Input: the neck's fused maps, ``num_levels`` tensors ``[B*T, in_channels, H/4, W/4] ... [B*T, in_channels,
-    H/32, W/32]`` (finest first), and the neck's audio output (only used by the optional AVM loss).
+    Input: the neck's :class:`~avsseg.structures.AVFeatures`: ``num_levels`` fused maps ``[B*T, in_channels, H/4,
+    W/4] ... [B*T, in_channels, H/32, W/32]`` (finest first); the optional AVM loss also reads
+    ``extras['tpavi_audio']`` (the per-stage projected audio of :class:`TPAVINeck`).
 
     Decoding: feature-fusion blocks (two residual conv units + x2 bilinear upsampling, ``align_corners=True``)
     go 1/32 -> 1/16 -> 1/8 -> 1/4 -> 1/2; then ``Conv3x3(in_channels -> mid_channels)``, x2 bilinear,
@@ -116,17 +117,17 @@ class AVSBenchHead(BaseDecodeHead):
         self.loss_avm = MODELS.build(loss_avm) if loss_avm is not None else None
 
     # ------------------------------------------------------------------ forward
-    def forward(self, visual_feats: Sequence[Tensor], audio_feats=None, num_frames: Optional[int] = None) -> Tensor:
+    def forward(self, inputs: Sequence[Tensor]) -> Tensor:
         """Decode.
 
         Args:
-            visual_feats: ``num_levels`` maps ``[B*T, in_channels, H_i, W_i]``, finest first.
-            audio_feats: unused by the decoder (TPAVI already fused the audio).
-            num_frames: clip length; unused (every frame is decoded on its own).
+            inputs: ``num_levels`` maps ``[B*T, in_channels, H_i, W_i]``, finest first (an ``AVFeatures``; the
+                audio is not used, TPAVI already fused it; every frame is decoded on its own).
 
         Returns:
             Logits ``[B*T, out_channels, H, W]`` (input resolution when the input sides are multiples of 32).
         """
+        visual_feats = inputs
         if len(visual_feats) != self.num_levels:
             raise ValueError(f'AVSBenchHead: expected {self.num_levels} visual levels, got {len(visual_feats)}')
         for i, feat in enumerate(visual_feats):
@@ -142,12 +143,10 @@ class AVSBenchHead(BaseDecodeHead):
         return self.cls_seg(x)
 
     # ------------------------------------------------------------------ train
-    def loss(self, visual_feats: Sequence[Tensor], audio_feats, batch_data_samples: SampleList,
-             train_cfg: ConfigType = None) -> Dict[str, Tensor]:
+    def loss(self, inputs: AVFeatures, batch_data_samples: SampleList, train_cfg: ConfigType = None) -> Dict[str, Tensor]:
         """Forward and losses on the labelled frames; see the class docstring."""
-        num_frames = batch_data_samples[0].metainfo.get('num_frames') if batch_data_samples else None
-        seg_logits = self.forward(visual_feats, audio_feats, num_frames)
-        return self.loss_by_feat(seg_logits, batch_data_samples, visual_feats=visual_feats, audio_feats=audio_feats)
+        seg_logits = self.forward(inputs)
+        return self.loss_by_feat(seg_logits, batch_data_samples, inputs=inputs)
 
     def _per_frame_mean(self, pixel_loss: Tensor, valid: Tensor) -> Tensor:
         """``[N, H, W]`` masked pixel losses -> ``[N]`` mean over each frame's valid pixels."""
@@ -157,21 +156,17 @@ class AVSBenchHead(BaseDecodeHead):
     def loss_by_feat(self,
                      seg_logits: Tensor,
                      batch_data_samples: SampleList,
-                     visual_feats: Optional[Sequence[Tensor]] = None,
-                     audio_feats=None) -> Dict[str, Tensor]:
-        """Losses from the logits ``[B*T, out_channels, H', W']`` and the per-frame data samples."""
+                     inputs: Optional[AVFeatures] = None) -> Dict[str, Tensor]:
+        """Losses from the logits ``[B*T, out_channels, H', W']`` and the per-frame data samples; ``inputs`` (the
+        head's feature bundle) is needed by the AVM loss only."""
         if len(batch_data_samples) != seg_logits.shape[0]:
             raise ValueError(f'AVSBenchHead: {seg_logits.shape[0]} predicted frames but '
                              f'{len(batch_data_samples)} data samples')
-        labeled = frame_flags(batch_data_samples, 'is_labeled', seg_logits.device)
-        if not labeled.any():
-            raise ValueError('AVSBenchHead: no frame of the batch has is_labeled=True in its metainfo; '
-                             'nothing to supervise')
+        idx = labeled_index(batch_data_samples, seg_logits.device)
         for sample in batch_data_samples:
             if sample.metainfo.get('is_labeled') and 'gt_sem_seg' not in sample:
                 raise ValueError(f'AVSBenchHead: frame {sample.metainfo.get("frame_idx")} of clip '
                                  f'{sample.metainfo.get("clip_id")} is labelled but has no gt_sem_seg')
-        idx = labeled.nonzero(as_tuple=True)[0]
         seg_label = torch.stack([batch_data_samples[i].gt_sem_seg.data for i in idx.tolist()]).squeeze(1)
         logits = seg_logits[idx]
         if logits.shape[-2:] != seg_label.shape[-2:]:
@@ -219,30 +214,24 @@ class AVSBenchHead(BaseDecodeHead):
                 losses['acc_seg'] = accuracy(logits, seg_label, ignore_index=self.ignore_index)
 
         if self.loss_avm is not None:
-            if visual_feats is None or not isinstance(audio_feats, (tuple, list)):
-                raise ValueError('AVSBenchHead: loss_avm needs the fused visual maps and the per-stage projected '
-                                 'audio (tuple) returned by TPAVINeck')
+            stage_audio = getattr(inputs, 'extras', {}).get('tpavi_audio')
+            if stage_audio is None:
+                raise ValueError("AVSBenchHead: loss_avm needs the fused maps and extras['tpavi_audio'] (the "
+                                 'per-stage projected audio) of TPAVINeck')
+            labeled = torch.zeros(seg_logits.shape[0], dtype=seg_logits.dtype, device=seg_logits.device)
+            labeled[idx] = 1
             losses[self.loss_avm.loss_name] = self.loss_avm(
-                seg_logits, visual_feats, audio_feats, frame_weight=labeled.to(seg_logits.dtype))
+                seg_logits, inputs.visual, stage_audio, frame_weight=labeled)
         return losses
 
     # ------------------------------------------------------------------ test
-    def predict(self, visual_feats: Sequence[Tensor], audio_feats, batch_img_metas: List[dict],
-                test_cfg: ConfigType = None) -> Tensor:
+    def predict(self, inputs: AVFeatures, batch_img_metas: List[dict], test_cfg: ConfigType = None) -> Tensor:
         """Logits ``[B*T, out_channels, H_pad, W_pad]`` at the padded input size."""
-        num_frames = batch_img_metas[0].get('num_frames') if batch_img_metas else None
-        seg_logits = self.forward(visual_feats, audio_feats, num_frames)
-        return self.predict_by_feat(seg_logits, batch_img_metas)
+        return self.predict_by_feat(self.forward(inputs), batch_img_metas)
 
     def predict_by_feat(self, seg_logits: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        """Resize logits to the padded batch size (``batch_input_shape``, else ``pad_shape``).
-
-        mmseg's version takes ``img_shape`` when it is a ``torch.Size`` (as ``stack_batch`` stores it), which is
-        the unpadded size; ``postprocess_result`` then crops the padding a second time.
-        """
-        meta = batch_img_metas[0]
-        size = meta.get('batch_input_shape') or meta.get('pad_shape') or meta['img_shape']
-        size = tuple(size[:2])
+        """Resize logits to the padded batch size (see :func:`~avsseg.structures.padded_input_size`)."""
+        size = padded_input_size(batch_img_metas)
         if tuple(seg_logits.shape[-2:]) == size:
             return seg_logits
         return resize(seg_logits, size=size, mode='bilinear', align_corners=self.align_corners)

@@ -1,5 +1,4 @@
-from .tpavi_block import TPAVIBlock
-from .tpavi_neck import TPAVINeck
 from .bilateral_fusion import BilateralFusion
+from .tpavi_neck import TPAVINeck
 
-__all__ = ['TPAVIBlock', 'TPAVINeck', 'BilateralFusion']
+__all__ = ['BilateralFusion', 'TPAVINeck']

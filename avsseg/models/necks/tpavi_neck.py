@@ -1,5 +1,5 @@
 """Neck of the AVSBench baseline: per-stage channel reduction, then TPAVI audio-visual fusion."""
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import torch.nn as nn
 from mmengine.model import BaseModule
@@ -7,6 +7,7 @@ from mmseg.models.decode_heads.aspp_head import ASPPModule
 from torch import Tensor
 
 from avsseg.registry import MODELS
+from avsseg.structures import AVFeatures
 
 
 @MODELS.register_module()
@@ -117,26 +118,23 @@ class TPAVINeck(BaseModule):
         b, c, t, h, w = x.shape
         return x.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
 
-    def forward(self,
-                visual_feats: Sequence[Tensor],
-                audio_feats: Tensor,
-                num_frames: int,
-                frame_mask: Optional[Tensor] = None) -> Tuple[Tuple[Tensor, ...], Tuple[Optional[Tensor], ...]]:
+    def forward(self, feats: AVFeatures) -> AVFeatures:
         """Reduce and fuse.
 
         Args:
-            visual_feats: ``num_stages`` maps ``[B*T, C_i, H_i, W_i]`` (row ``b*T + t`` = frame t of clip b).
-            audio_feats: ``[B*T, audio_channels]`` (padded frames already zeroed by the segmentor).
-            num_frames: clip length ``T``.
-            frame_mask: optional ``[B*T]`` 1 for real frames, 0 for padded ones. When given, the reduced maps
-                and the TPAVI outputs of padded frames are zeroed before fusion (official AVSS
+            feats: ``num_stages`` maps ``[B*T, C_i, H_i, W_i]`` (row ``b*T + t`` = frame t of clip b) with
+                ``audio`` ``[B*T, audio_channels]`` (padded frames already zeroed by the segmentor),
+                ``num_frames`` ``T`` and ``frame_mask`` (``[B*T]``, 1 real / 0 padded, or None). With a frame mask
+                the reduced maps and the TPAVI outputs of padded frames are zeroed before fusion (official AVSS
                 ``vid_temporal_mask_flag``), so padding does not leak into real frames through attention.
 
         Returns:
-            ``(fused, audio_out)``: ``fused`` is a tuple of ``num_stages`` maps ``[B*T, channels, H_i, W_i]``;
-            ``audio_out`` a tuple of ``num_stages`` entries, the TPAVI-projected audio ``[B*T, channels]`` of
-            each audio-visual TPAVI stage and None elsewhere (input of the audio-visual matching loss).
+            The bundle with ``num_stages`` fused maps ``[B*T, channels, H_i, W_i]`` and
+            ``extras['tpavi_audio']``: a tuple of ``num_stages`` entries, the TPAVI-projected audio
+            ``[B*T, channels]`` of each audio-visual TPAVI stage and None elsewhere (input of the audio-visual
+            matching loss). The audio is passed on unchanged.
         """
+        visual_feats, audio_feats, num_frames, frame_mask = feats, feats.audio, feats.num_frames, feats.frame_mask
         if len(visual_feats) != self.num_stages:
             raise ValueError(f'TPAVINeck: expected {self.num_stages} visual stages, got {len(visual_feats)}')
         if not isinstance(num_frames, int) or num_frames < 1:
@@ -185,4 +183,4 @@ class TPAVINeck(BaseModule):
                 if mask is not None:
                     x = x * mask
             fused.append(x)
-        return tuple(fused), tuple(audio_out)
+        return feats.replace(visual=fused, extras={**feats.extras, 'tpavi_audio': tuple(audio_out)})

@@ -1,4 +1,3 @@
-from .audio_visual_segmentor import AudioVisualSegmentor, clip_num_frames, frame_flags
-from .combo_segmentor import COMBOSegmentor
+from .audio_visual_segmentor import AudioVisualSegmentor
 
-__all__ = ['AudioVisualSegmentor', 'clip_num_frames', 'frame_flags', 'COMBOSegmentor']
+__all__ = ['AudioVisualSegmentor']

@@ -26,7 +26,8 @@ data_preprocessor = dict(
     size=(224, 224),  # training crops are padded to 224 (COMBO's mapper pads smaller crops)
     test_cfg=dict(size_divisor=32))
 model = dict(
-    type='COMBOSegmentor',
+    type='AudioVisualSegmentor',
+    backbone_extra_inputs=('maskige', ),  # the Siam-Encoder's second input
     data_preprocessor=data_preprocessor,
     audio_backbone=dict(type='VGGish', pretrained='pretrained/vggish-10086976.pth', freeze=True),
     backbone=dict(
