@@ -18,7 +18,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import avsseg  # noqa: F401  (registries, checkpoint allowlist)
-from avsseg.utils import check_weight_files, setup_cpu_distributed, teardown_distributed
+from avsseg.utils import apply_total_batch_size, check_weight_files, setup_cpu_distributed, teardown_distributed
 
 
 def parse_args():
@@ -77,6 +77,9 @@ def main():
 
     if args.resume:
         cfg.resume = True
+
+    # Recipes that state the paper's total batch (total_batch_size) split it over the processes.
+    apply_total_batch_size(cfg, args.launcher, args.cfg_options)
 
     # Every missing pretrained file at once, before data loaders and model are built.
     check_weight_files(cfg, args.config)

@@ -196,3 +196,27 @@ def teardown_distributed() -> None:
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.barrier()
         torch_dist.destroy_process_group()
+
+
+def apply_total_batch_size(cfg: Config, launcher: str, cfg_options: Optional[dict] = None) -> None:
+    """Per-process ``train_dataloader.batch_size`` from the config's ``total_batch_size`` and the process count.
+
+    A recipe states the batch of the paper (COMBO: 8 clips) as ``total_batch_size``; with N processes each takes
+    ``total_batch_size / N`` clips, so ``tools/dist_train.sh CONFIG N`` trains with the paper's batch, learning rate
+    and iteration count. Without ``total_batch_size`` (None or absent) ``train_dataloader.batch_size`` is the
+    per-process batch, as in mmengine. Setting ``train_dataloader.batch_size`` on the command line while the config
+    has a total is refused (it would be silently replaced): change ``total_batch_size`` instead.
+    """
+    total = cfg.get('total_batch_size', None)
+    if total is None:
+        return
+    if cfg_options and 'train_dataloader.batch_size' in cfg_options:
+        raise ValueError(f'the config sets total_batch_size={total} (clips over all processes), which decides the '
+                         'per-process batch; pass --cfg-options total_batch_size=N instead of '
+                         'train_dataloader.batch_size (or total_batch_size=None to set the per-process batch)')
+    world_size = 1 if launcher == 'none' else _launcher_env(launcher, cfg.get('env_cfg', {}).get('dist_cfg', {}))[1]
+    if total % world_size:
+        raise ValueError(f'total_batch_size={total} cannot be split over {world_size} processes')
+    cfg.train_dataloader.batch_size = total // world_size
+    print_log(f'total batch {total} clips: {total // world_size} per process x {world_size} process(es)',
+              logger='current')

@@ -1,8 +1,8 @@
-"""Outputs did not move: tiny TPAVI and COMBO models give the losses and predictions recorded before the head-layer
-refactor (issue 8), exactly, on CPU.
+"""Outputs did not move: tiny TPAVI and COMBO models give the recorded losses and predictions exactly, on CPU.
 
-The reference (weights, losses, logits) was written at commit 4e75833 by
-``tests/data/regression/record_outputs.py``, which only uses the segmentor's public ``loss`` / ``predict``.
+The reference (losses, logits) was written by ``tests/data/regression/record_outputs.py``, which only uses the
+segmentor's public ``loss`` / ``predict``; its docstring says when each case was recorded (COMBO: 4e75833, before
+the head-layer refactor).
 """
 import importlib.util
 import os.path as osp
@@ -12,7 +12,7 @@ import torch
 
 HERE = osp.dirname(__file__)
 DATA = osp.join(HERE, '..', 'data', 'regression')
-REFERENCE = osp.join(DATA, 'outputs_4e75833.pt')
+REFERENCE = osp.join(DATA, 'outputs_reference.pt')
 
 
 def _recorder():

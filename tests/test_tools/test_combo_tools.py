@@ -60,7 +60,7 @@ def test_official_pvt_s4_config_trains_with_dist_train(s4_root, tmp_path):
     proc = run([
         'bash', osp.join(REPO, 'tools', 'dist_train.sh'), PVT_S4, '2', '--work-dir', str(work_dir),
         *data_root_options(s4_root), *SHRUNK_PVT, 'model.backbone.backbone.init_cfg=None',
-        'model.audio_backbone.pretrained=None', 'train_dataloader.batch_size=1', *LOADERS,
+        'model.audio_backbone.pretrained=None', 'total_batch_size=2', *LOADERS,
         'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.logger.interval=1'
     ], env, timeout=600)
     log = proc.stdout + proc.stderr

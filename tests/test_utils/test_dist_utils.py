@@ -265,3 +265,33 @@ def test_two_process_gloo_training(tmp_path):
     # the ranks trained on different batches, so equal weights mean the gradients were all-reduced
     assert ranks[0]['seen'] != ranks[1]['seen']
     assert (tmp_path / 'iter_2.pth').is_file()
+
+
+def test_total_batch_size_is_split_over_processes(monkeypatch):
+    from avsseg.utils import apply_total_batch_size
+    monkeypatch.setenv('RANK', '0')
+    monkeypatch.setenv('WORLD_SIZE', '4')
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
+    monkeypatch.setenv('MASTER_PORT', '29500')
+    cfg = Config(dict(total_batch_size=8, train_dataloader=dict(batch_size=8)))
+    apply_total_batch_size(cfg, 'pytorch')
+    assert cfg.train_dataloader.batch_size == 2
+    cfg = Config(dict(total_batch_size=8, train_dataloader=dict(batch_size=8)))
+    apply_total_batch_size(cfg, 'none')
+    assert cfg.train_dataloader.batch_size == 8
+    # no total: the per-process batch stays as configured (mmengine's meaning)
+    cfg = Config(dict(train_dataloader=dict(batch_size=3)))
+    apply_total_batch_size(cfg, 'pytorch')
+    assert cfg.train_dataloader.batch_size == 3
+    monkeypatch.setenv('WORLD_SIZE', '3')
+    with pytest.raises(ValueError, match='cannot be split over 3'):
+        apply_total_batch_size(Config(dict(total_batch_size=8, train_dataloader=dict(batch_size=8))), 'pytorch')
+    with pytest.raises(ValueError, match='total_batch_size=N instead'):
+        apply_total_batch_size(Config(dict(total_batch_size=8, train_dataloader=dict(batch_size=8))), 'none',
+                               {'train_dataloader.batch_size': 2})
+
+
+def test_combo_recipes_state_the_papers_total_batch():
+    for name in ('combo_r50_s4', 'combo_pvt_ms3', 'combo_r50_avss'):
+        cfg = Config.fromfile(osp.join(REPO, 'configs', 'combo', f'{name}.py'))
+        assert cfg.total_batch_size == 8, name

@@ -35,7 +35,9 @@ class AudioQueryMask2FormerHead(Mask2FormerHead):
     6. prediction: hook :meth:`predict_by_feat` (default: Mask2Former's semantic post-processing
        ``einsum(softmax(cls)[..., :-1], sigmoid(mask))`` on the last layer, at the padded input size).
 
-    ``with_cp`` checkpoints the pixel decoder and each decoder layer (gradient checkpointing, training only).
+    ``with_cp`` checkpoints the pixel decoder and each decoder layer (gradient checkpointing, training only);
+    ``fp32_pixel_decoder`` runs the pixel decoder in float32 under autocast (mixed precision), as official COMBO
+    does (its multi-scale deformable attention is kept out of fp16).
 
     Ground truth: ``gt_sem_seg`` with class indices (binary subsets: 0 background, 1 object; AVSS 0..70) and
     ``ignore_index`` for unlabelled pixels; mmseg's ``_seg_data_to_instance_data`` turns each present class into
@@ -46,14 +48,21 @@ class AudioQueryMask2FormerHead(Mask2FormerHead):
         audio_channels: size of the per-frame audio feature the hooks expect (checked), or None when the head
             does not read the audio.
         with_cp: gradient checkpointing of the pixel decoder and of each transformer decoder layer.
+        fp32_pixel_decoder: run the pixel decoder with autocast disabled, on float32 inputs.
         **kwargs: arguments of mmseg's ``Mask2FormerHead`` (``in_channels``, ``feat_channels``, ``out_channels``,
             ``num_queries``, ``pixel_decoder``, ``transformer_decoder``, losses, ``train_cfg``, ...).
     """
 
-    def __init__(self, num_classes: int, audio_channels: Optional[int] = None, with_cp: bool = False, **kwargs):
+    def __init__(self,
+                 num_classes: int,
+                 audio_channels: Optional[int] = None,
+                 with_cp: bool = False,
+                 fp32_pixel_decoder: bool = False,
+                 **kwargs):
         super().__init__(num_classes=num_classes, **kwargs)
         self.audio_channels = audio_channels
         self.with_cp = with_cp
+        self.fp32_pixel_decoder = fp32_pixel_decoder
 
     # ---------------------------------------------------------------- hooks
     def fuse_pixel_features(self, mask_features: Tensor, multi_scale_memorys: List[Tensor],
@@ -125,6 +134,14 @@ class AudioQueryMask2FormerHead(Mask2FormerHead):
         return batch_gt_instances, batch_img_metas
 
     # ---------------------------------------------------------------- forward
+    def run_pixel_decoder(self, feats: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+        """``pixel_decoder(feats)``, in float32 with autocast off when ``fp32_pixel_decoder`` and autocast is on."""
+        device_type = feats[0].device.type
+        if self.fp32_pixel_decoder and torch.is_autocast_enabled(device_type):
+            with torch.autocast(device_type=device_type, enabled=False):
+                return self.pixel_decoder([f.float() for f in feats])
+        return self.pixel_decoder(feats)
+
     def check_audio(self, inputs: AVFeatures) -> None:
         """The per-frame audio must be ``[N, audio_channels]`` when the head reads it."""
         if self.audio_channels is None:
@@ -154,7 +171,7 @@ class AudioQueryMask2FormerHead(Mask2FormerHead):
         self.check_audio(inputs)
         batch_size = inputs[0].shape[0]
         mask_features, multi_scale_memorys = checkpoint_call(
-            self.pixel_decoder, list(inputs), enabled=self.with_cp, training=self.training)
+            self.run_pixel_decoder, list(inputs), enabled=self.with_cp, training=self.training)
         mask_features, multi_scale_memorys, inputs = self.fuse_pixel_features(mask_features, multi_scale_memorys,
                                                                               inputs)
         query_feat, query_embed = self.init_queries(inputs, batch_size)

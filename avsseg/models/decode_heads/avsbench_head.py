@@ -15,7 +15,11 @@ from avsseg.structures import AVFeatures, labeled_index, padded_input_size
 
 
 class _ResidualConvUnit(nn.Module):
-    """Pre-activation residual unit: ``x + conv2(relu(conv1(relu(x))))`` with biased 3x3 convs."""
+    """Residual unit of the official decoder: ``relu(x) + conv2(relu(conv1(relu(x))))`` with biased 3x3 convs.
+
+    The official ``ResidualConvUnit`` applies ``nn.ReLU(inplace=True)`` to its input first and adds the input
+    afterwards, so the residual it adds is the ReLU'd input, not the input.
+    """
 
     def __init__(self, channels: int):
         super().__init__()
@@ -23,7 +27,8 @@ class _ResidualConvUnit(nn.Module):
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        return x + self.conv2(F.relu(self.conv1(F.relu(x))))
+        x = F.relu(x)
+        return x + self.conv2(F.relu(self.conv1(x)))
 
 
 class _FeatureFusionBlock(nn.Module):
@@ -77,7 +82,8 @@ class AVSBenchHead(BaseDecodeHead):
       per-frame CE; for the official S4/MS3 BCE, whose frames have equal size and no ignored pixels, this is
       the same number as ``nn.BCELoss()`` over all pixels);
     - ``loss_avm`` (optional, :class:`AudioVisualMatchingLoss`, official MS3/AVSS with ``lambda_1=0.5``) on
-      the labelled frames, from the predicted logits, the fused maps and the projected audio.
+      the labelled frames, from the predicted logits, the ReLU'd fused maps (what the official decoder's
+      in-place ReLUs leave in the map list its loss reads) and the projected audio.
 
     Args:
         in_channels: channels of every fused level (the neck's ``channels``; official 256).
@@ -220,8 +226,10 @@ class AVSBenchHead(BaseDecodeHead):
                                  'per-stage projected audio) of TPAVINeck')
             labeled = torch.zeros(seg_logits.shape[0], dtype=seg_logits.dtype, device=seg_logits.device)
             labeled[idx] = 1
+            # The official decoder's in-place ReLUs rewrite every fused map before its AVM loss reads them
+            # (each map passes through a residual unit's ReLU(inplace=True)), so the loss sees relu(map).
             losses[self.loss_avm.loss_name] = self.loss_avm(
-                seg_logits, inputs.visual, stage_audio, frame_weight=labeled)
+                seg_logits, [F.relu(v) for v in inputs.visual], stage_audio, frame_weight=labeled)
         return losses
 
     # ------------------------------------------------------------------ test

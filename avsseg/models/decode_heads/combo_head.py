@@ -1,6 +1,7 @@
 """COMBO's segmentation head: Mask2Former with bilateral fusion, audio queries and the inter-frame loss."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import torch
 from mmdet.models.layers.transformer.utils import MLP
 from mmseg.utils import OptConfigType, SampleList
 from torch import Tensor
@@ -10,6 +11,19 @@ from avsseg.structures import AVFeatures, frame_flags
 from .audio_query_mask2former_head import AudioQueryMask2FormerHead
 
 QUERY_FUSE_TYPES = ('add', 'all')
+QUERY_LAYOUTS = ('paper', 'official')
+
+
+def official_query_audio_index(num_rows: int, num_queries: int) -> Tensor:
+    """Which audio row each query gets in the official COMBO decoder: ``[num_rows, num_queries]`` indices.
+
+    The official ``transformer_decoder.py`` adds ``audio.repeat(1, Q, 1).reshape(Q, -1, C)`` (audio ``[bt, 1, C]``)
+    to its ``[Q, bt, C]`` queries; the reshape reinterprets memory, so query ``q`` of row ``n`` gets the audio of row
+    ``(q * bt + n) // Q`` of the same batch.
+    """
+    rows = torch.arange(num_rows).view(-1, 1)
+    queries = torch.arange(num_queries).view(1, -1)
+    return (queries * num_rows + rows) // num_queries
 
 
 @MODELS.register_module()
@@ -42,6 +56,13 @@ class COMBOHead(AudioQueryMask2FormerHead):
             are filled in. ``None`` or ``mode='none'``: no fusion (the audio MLP and audio queries remain, as in
             the official ``MHA-None``).
         query_fuse: ``'add'`` or ``'all'``.
+        query_layout: which frame's audio each query gets. ``'paper'`` (default): every query of frame ``n`` gets
+            frame ``n``'s audio, as the paper describes. ``'official'``: the layout of the released code (see
+            :func:`official_query_audio_index`), reproduced over the whole batch in training and over each clip at
+            test (the official test loader holds one clip per batch): at test, with ``T`` frames and ``Q``
+            queries, queries ``0..Q/T-1`` of every frame get frame 1's audio, the next ``Q/T`` frame 2's, ...; in
+            training a frame's queries carry the audio of all frames of the batch. Use it to evaluate converted
+            official checkpoints (docs/combo.md).
         loss_ada: config of the inter-frame loss (``AdaptiveInterFrameLoss``) or None to disable it.
         ada_loss_layers: indices into the ``num_layers + 1`` predictions (0 = from the initial queries) on which
             ``loss_ada`` is computed. Default (None): every prediction except the last, as the official code
@@ -57,6 +78,7 @@ class COMBOHead(AudioQueryMask2FormerHead):
                  audio_mlp_layers: int = 3,
                  fusion: OptConfigType = dict(type='BilateralFusion'),
                  query_fuse: str = 'add',
+                 query_layout: str = 'paper',
                  loss_ada: OptConfigType = dict(type='AdaptiveInterFrameLoss', loss_weight=10.0),
                  ada_loss_layers: Optional[Sequence[int]] = None,
                  **kwargs):
@@ -64,6 +86,9 @@ class COMBOHead(AudioQueryMask2FormerHead):
         if query_fuse not in QUERY_FUSE_TYPES:
             raise ValueError(f'COMBOHead: query_fuse must be one of {QUERY_FUSE_TYPES}, got {query_fuse!r}')
         self.query_fuse = query_fuse
+        if query_layout not in QUERY_LAYOUTS:
+            raise ValueError(f'COMBOHead: query_layout must be one of {QUERY_LAYOUTS}, got {query_layout!r}')
+        self.query_layout = query_layout
         feat_channels = kwargs['feat_channels']
         out_channels = kwargs['out_channels']
 
@@ -97,14 +122,27 @@ class COMBOHead(AudioQueryMask2FormerHead):
         fused = self.fusion(inputs.replace(visual=(mask_features, )))
         return fused[0], multi_scale_memorys, inputs.replace(audio=fused.audio)
 
+    def official_query_audio(self, audio_query: Tensor, num_frames: int) -> Tensor:
+        """``[N, C]`` per-frame audio in query space -> ``[N, Q, C]`` laid out as the official decoder does."""
+        num_rows = audio_query.shape[0]
+        # training: the whole batch is the official bt; test: one clip per official batch
+        group = num_rows if self.training else num_frames
+        index = official_query_audio_index(group, self.num_queries).to(audio_query.device)
+        offsets = torch.arange(0, num_rows, group, device=audio_query.device).view(-1, 1, 1)
+        return audio_query[(index.unsqueeze(0) + offsets).reshape(num_rows, self.num_queries)]
+
     def init_queries(self, inputs: AVFeatures, batch_size: int) -> Tuple[Tensor, Tensor]:
         """Audio queries ``[N, Q, feat_channels]`` from the (fused) audio, with the learnable positions."""
         audio_query = self.audio_mlp(inputs.audio)  # [N, feat_channels]
         query_embed = self.query_embed.weight.unsqueeze(0).repeat((batch_size, 1, 1))
-        if self.query_fuse == 'add':
-            query_feat = self.query_feat.weight.unsqueeze(0) + audio_query.unsqueeze(1)
+        if self.query_layout == 'paper':
+            query_audio = audio_query.unsqueeze(1)  # [N, 1, C]: the frame's own audio for every query
         else:
-            query_feat = audio_query.unsqueeze(1).repeat((1, self.num_queries, 1))
+            query_audio = self.official_query_audio(audio_query, inputs.num_frames)
+        if self.query_fuse == 'add':
+            query_feat = self.query_feat.weight.unsqueeze(0) + query_audio
+        else:
+            query_feat = query_audio.expand(-1, self.num_queries, -1).contiguous()
         return query_feat, query_embed
 
     def extra_losses(self, all_cls_scores: List[Tensor], all_mask_preds: List[Tensor], inputs: AVFeatures,

@@ -26,7 +26,7 @@ model = dict(
     audio_backbone=dict(type='VGGish', pretrained='pretrained/vggish-10086976.pth', freeze=True),
     backbone=dict(
         # mmdet's PVT-v2 with the b5 settings of the official pvt_v2_b5 (81.44M parameters).
-        type='mmdet.PyramidVisionTransformerV2',
+        type='PVTv2',  # mmdet's PVT-v2 with the official LayerNorm eps
         embed_dims=64,
         num_layers=[3, 6, 40, 3],
         num_heads=[1, 2, 5, 8],
@@ -36,7 +36,7 @@ model = dict(
         drop_rate=0.0,
         attn_drop_rate=0.0,
         drop_path_rate=0.1,
-        norm_cfg=dict(type='LN', eps=1e-6),
+        norm_cfg=dict(type='LN', eps=1e-6),  # patch-embedding / SR-attention norms: 1e-5 (official)
         out_indices=(0, 1, 2, 3),
         init_cfg=dict(type='Pretrained', checkpoint='pretrained/pvt_v2_b5.pth')),
     neck=dict(

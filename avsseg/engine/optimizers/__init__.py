@@ -1,0 +1,3 @@
+from .norm_decay_optim_wrapper_constructor import NormDecayOptimWrapperConstructor
+
+__all__ = ['NormDecayOptimWrapperConstructor']
