@@ -12,8 +12,9 @@ env_cfg = dict(
 # config can list this file and a schedule in _base_ without duplicate keys.
 
 vis_backends = [dict(type='LocalVisBackend')]
-# mmseg's visualizer is addressed with its scope so that mmseg.visualization is imported on lookup.
-visualizer = dict(type='mmseg.SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+# AVSVisualizationHook draws with it (one frame of a clip: ground truth | prediction, class colours from the
+# dataset, contours, captions); alpha / contour_thickness / with_labels / max_size tune the drawing.
+visualizer = dict(type='AVSLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_level = 'INFO'
 load_from = None
 resume = False

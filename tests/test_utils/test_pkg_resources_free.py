@@ -40,7 +40,7 @@ for path in sys.argv[1:]:
     init_default_scope(cfg.default_scope)
     model = MODELS.build(cfg.model)
     vis_cfg = dict(cfg.visualizer, name=f'vis{len(built)}')
-    visualizer = VISUALIZERS.build(vis_cfg)  # mmseg's SegLocalVisualizer through the avsseg scope
+    visualizer = VISUALIZERS.build(vis_cfg)  # AVSLocalVisualizer (a SegLocalVisualizer) from default_runtime
     hook = HOOKS.build(cfg.default_hooks.visualization)
     built.append(f'{type(model).__name__}+{type(model.audio_backbone).__name__}+{type(visualizer).__name__}+'
                  f'{type(hook).__name__}')
@@ -67,8 +67,8 @@ def test_avsseg_without_pkg_resources(tmp_path):
     proc = subprocess.run([sys.executable, '-c', CHECK, *configs], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert ('BUILT AudioVisualSegmentor+LogMelCNN+SegLocalVisualizer+AVSVisualizationHook '
-            'AudioVisualSegmentor+MeanPoolAudioEncoder+SegLocalVisualizer+AVSVisualizationHook') in proc.stdout
+    assert ('BUILT AudioVisualSegmentor+LogMelCNN+AVSLocalVisualizer+AVSVisualizationHook '
+            'AudioVisualSegmentor+MeanPoolAudioEncoder+AVSLocalVisualizer+AVSVisualizationHook') in proc.stdout
 
 
 def test_no_pkg_resources_in_sources():
