@@ -135,7 +135,7 @@ def main():
     cfg = set_audio_perturbation(cfg, args)
 
     if args.out is not None:
-        # AVSBenchMetric keeps no files (mmseg's IoUMetric(output_dir) does): a hook writes the masks.
+        # The AVS metrics keep no files (mmseg's IoUMetric(output_dir) does): a hook writes the masks.
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
             dict(type='AVSPredictionWriterHook', out_dir=args.out)
         ]

@@ -34,7 +34,7 @@ def test_official_recipes(backbone):
     assert avss.model.decode_head.num_classes == avss.model.decode_head.out_channels == 71
     assert avss.model.decode_head.loss_avm.frame_reduction == 'mean'
     assert avss.model.neck.align_bias is False
-    assert avss.test_evaluator.mode == 'semantic'
+    assert avss.test_evaluator.type == 'AVSSemanticMetric'
 
 
 def test_r50_ms3_model_builds_and_runs():

@@ -433,7 +433,8 @@ def test_configs_build_and_test_pipeline(name, root_fixture, length, num_frames,
     init_default_scope('avsseg')
     root = request.getfixturevalue(root_fixture)
     cfg = _config(name, root)
-    assert cfg.test_evaluator['type'] == 'AVSBenchMetric' and cfg.test_dataloader.batch_size == 4
+    assert cfg.test_evaluator['type'] == ('AVSSemanticMetric' if 'semantic' in name else 'AVSBinaryMetric')
+    assert cfg.test_dataloader.batch_size == 4
     METRICS.build(cfg.test_evaluator)  # the evaluator arguments match the metric
     ds = DATASETS.build(cfg.test_dataloader.dataset)
     assert len(ds) == length and ds.test_mode

@@ -14,7 +14,7 @@ from avsseg.registry import HOOKS
 class AVSPredictionWriterHook(Hook):
     """Saves ``pred_sem_seg`` of each real (not padded) frame as ``{out_dir}/{clip_id}_{frame_idx}.png``.
 
-    The counterpart of mmseg's ``IoUMetric(output_dir=...)`` for clips (``AVSBenchMetric`` keeps no files):
+    The counterpart of mmseg's ``IoUMetric(output_dir=...)`` for clips (the AVS metrics keep no files):
     single-channel uint8 PNGs at the frame's original size. Binary subsets (two classes) are written 0/255 like
     the AVSBench S4/MS3 ground truth; semantic predictions are written as class indices (0..C-1, AVSS
     ``labels_semantic`` style). Every rank writes the clips it predicted. A ``/`` in a clip id makes a

@@ -1,3 +1,5 @@
-from .avsbench_metric import AVSBenchMetric
+from .avs_binary_metric import AVSBinaryMetric
+from .avs_semantic_metric import AVSSemanticMetric
+from .base_clip_metric import BaseClipMetric
 
-__all__ = ['AVSBenchMetric']
+__all__ = ['AVSBinaryMetric', 'AVSSemanticMetric', 'BaseClipMetric']

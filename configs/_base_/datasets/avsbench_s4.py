@@ -63,5 +63,5 @@ test_dataloader = dict(
     collate_fn=dict(type='avsseg.avs_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, split='test', pipeline=test_pipeline, test_mode=True))
 
-val_evaluator = dict(type='AVSBenchMetric', mode='binary', fscore_batch_clips=4)
+val_evaluator = dict(type='AVSBinaryMetric', fscore_batch_clips=4)
 test_evaluator = val_evaluator

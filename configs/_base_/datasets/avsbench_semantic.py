@@ -50,5 +50,5 @@ test_dataloader = dict(
     collate_fn=dict(type='avsseg.avs_collate'),
     dataset=dict(**dataset_common, split='test', pipeline=test_pipeline, test_mode=True))
 
-val_evaluator = dict(type='AVSBenchMetric', mode='semantic', num_classes=num_classes)
+val_evaluator = dict(type='AVSSemanticMetric', num_classes=num_classes)
 test_evaluator = val_evaluator

@@ -33,7 +33,7 @@ val_dataloader = dict(
     persistent_workers=False,
     dataset=dict(data_root=data_root, audio_source='wav', pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='AVSBenchMetric', mode='binary', fscore_batch_clips=2)
+val_evaluator = dict(type='AVSBinaryMetric', fscore_batch_clips=2)
 test_evaluator = val_evaluator
 
 model = dict(
