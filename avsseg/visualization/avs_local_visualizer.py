@@ -8,7 +8,7 @@ from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
 
 from avsseg.registry import VISUALIZERS
-from .overlay import check_palette, draw_frame, resize_labels
+from .overlay import check_draw_options, check_palette, draw_frame, resize_labels
 
 
 def gt_at_ori_shape(data_sample: SegDataSample) -> np.ndarray:
@@ -90,12 +90,7 @@ class AVSLocalVisualizer(SegLocalVisualizer):
                  with_labels: bool = True,
                  max_size: Optional[int] = None,
                  **kwargs):
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f'AVSLocalVisualizer: alpha must be in [0, 1], got {alpha}')
-        if contour_thickness is not None and contour_thickness < 1:
-            raise ValueError(f'AVSLocalVisualizer: contour_thickness must be >= 1, got {contour_thickness}')
-        if max_size is not None and max_size < 1:
-            raise ValueError(f'AVSLocalVisualizer: max_size must be >= 1, got {max_size}')
+        check_draw_options(alpha, contour_thickness, max_size, where='AVSLocalVisualizer')
         # SegLocalVisualizer.__init__ passes (palette, classes) to set_dataset_meta in swapped order: give it
         # nothing and set the meta here.
         super().__init__(name=name, image=image, vis_backends=vis_backends, save_dir=save_dir, alpha=alpha, **kwargs)

@@ -53,6 +53,17 @@ def check_palette(palette, classes: Optional[Sequence[str]] = None, where: str =
     return array.astype(np.uint8)
 
 
+def check_draw_options(alpha: float, contour_thickness: Optional[int], max_size: Optional[int],
+                       where: str = 'draw_frame') -> None:
+    """Raise a ValueError naming ``where`` for an ``alpha`` outside [0, 1] or a non-positive size."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f'{where}: alpha must be in [0, 1], got {alpha}')
+    if contour_thickness is not None and contour_thickness < 1:
+        raise ValueError(f'{where}: contour_thickness must be >= 1, got {contour_thickness}')
+    if max_size is not None and max_size < 1:
+        raise ValueError(f'{where}: max_size must be >= 1, got {max_size}')
+
+
 def _contrast(colour: Sequence[int]) -> Tuple[int, int, int]:
     # black on light colours, white on dark ones (ITU-R 601 luma)
     luma = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
@@ -164,12 +175,7 @@ def draw_frame(image: np.ndarray,
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f'draw_frame: image must be a uint8 RGB array [H, W, 3], got '
                          f'{getattr(image, "dtype", type(image))} {getattr(image, "shape", "")}')
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f'draw_frame: alpha must be in [0, 1], got {alpha}')
-    if contour_thickness is not None and contour_thickness < 1:
-        raise ValueError(f'draw_frame: contour_thickness must be >= 1, got {contour_thickness}')
-    if max_size is not None and max_size < 1:
-        raise ValueError(f'draw_frame: max_size must be >= 1, got {max_size}')
+    check_draw_options(alpha, contour_thickness, max_size)
     palette = check_palette(palette, classes, where='draw_frame')
     panels: List[Tuple[str, np.ndarray]] = []
     for title, seg in ((GT_TITLE, gt), (PRED_TITLE, pred)):
