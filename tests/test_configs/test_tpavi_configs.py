@@ -49,10 +49,9 @@ def test_r50_ms3_model_builds_and_runs():
     frames = torch.randn(5, 3, 64, 64)
     audio = torch.randn(5, 1, 96, 64)
     with torch.no_grad():
-        visual_feats, audio_feats = model.extract_feat(
-            dict(frames=frames, audio=audio), [_Sample(num_frames=5)] * 5)
-    assert [f.shape[1] for f in visual_feats] == [256] * 4
-    assert len(audio_feats) == 4
+        feats = model.extract_feat(dict(frames=frames, audio=audio), [_Sample(num_frames=5)] * 5)
+    assert [f.shape[1] for f in feats] == [256] * 4
+    assert len(feats.extras['tpavi_audio']) == 4 and feats.audio.shape == (5, 128)
 
 
 class _Sample:
