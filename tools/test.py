@@ -1,12 +1,14 @@
 """Test (evaluate) an audio-visual segmentor (MMSeg 1.x conventions).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR] [--show] [--show-dir DIR]
-                         [--audio-perturb {none,silence,swap,noise,offscreen}] [--snr DB] [--cfg-options ...]
+                         [--audio-perturb {none,silence,swap,noise,offscreen}] [--snr DB]
+                         [--offscreen-audio PATH] [--cfg-options ...]
     bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCESSES [...]
 
 ``--show-dir`` writes one overlay per real frame, ``{clip_id}_{frame_idx}.png`` (``AVSVisualizationHook``).
 ``--audio-perturb`` evaluates with the test audio replaced (silence), swapped with another clip's (swap), mixed
-with white noise (noise) or with an off-screen sound (offscreen) at ``--snr`` dB; the dataset applies it.
+with white noise (noise) or with an off-screen sound (offscreen: another clip's, or the one file
+``--offscreen-audio``) at ``--snr`` dB: the test dataset is wrapped in ``AudioPerturbedDataset`` (seed 0).
 """
 import argparse
 import os
@@ -17,9 +19,10 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import avsseg  # noqa: F401  (registries, checkpoint allowlist)
+from avsseg.datasets.audio import AUDIO_PERTURBATIONS, DEFAULT_PERTURBATION_SNR_DB, WAVEFORM_PERTURBATIONS
 from avsseg.utils import drop_missing_weight_files, setup_cpu_distributed, teardown_distributed
 
-AUDIO_PERTURBATIONS = ('none', 'silence', 'swap', 'noise', 'offscreen')
+PERTURB_WRAPPER = 'AudioPerturbedDataset'
 VIS_HOOK = 'AVSVisualizationHook'
 
 
@@ -39,14 +42,21 @@ def parse_args():
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
         '--audio-perturb',
-        choices=AUDIO_PERTURBATIONS,
+        choices=('none', ) + AUDIO_PERTURBATIONS,
         default='none',
-        help='test-time audio perturbation applied by the test dataset')
+        help=f'test-time audio perturbation: the test dataset is wrapped in {PERTURB_WRAPPER}')
     parser.add_argument(
         '--snr',
         type=float,
         default=None,
-        help='signal-to-noise ratio in dB of --audio-perturb noise / offscreen (default: the dataset\'s, 0 dB)')
+        help=f'signal-to-noise ratio in dB of --audio-perturb noise / offscreen (default '
+        f'{DEFAULT_PERTURBATION_SNR_DB})')
+    parser.add_argument(
+        '--offscreen-audio',
+        metavar='PATH',
+        default=None,
+        help='with --audio-perturb offscreen: mix this one sound file (a waveform) into every test clip, instead of '
+        'another clip\'s sound')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -62,8 +72,13 @@ def parse_args():
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-    if args.snr is not None and args.audio_perturb not in ('noise', 'offscreen'):
+    if args.snr is not None and args.audio_perturb not in WAVEFORM_PERTURBATIONS:
         parser.error(f'--snr only applies to --audio-perturb noise or offscreen, not {args.audio_perturb!r}')
+    if args.offscreen_audio is not None:
+        if args.audio_perturb != 'offscreen':
+            parser.error(f'--offscreen-audio only applies to --audio-perturb offscreen, not {args.audio_perturb!r}')
+        if not osp.isfile(args.offscreen_audio):
+            parser.error(f'--offscreen-audio: file not found: {args.offscreen_audio}')
     return args
 
 
@@ -86,27 +101,34 @@ def trigger_visualization_hook(cfg: Config, args) -> Config:
     return cfg
 
 
-def _set_perturbation(dataset_cfg: dict, perturbation: dict, config: str) -> None:
-    # dataset wrappers (ConcatDataset, RepeatDataset, ...) hold their datasets under these keys
+def _wrap_perturbation(dataset_cfg: dict, perturbation: dict, config: str) -> dict:
+    # Wrappers that hold other datasets (ConcatDataset, RepeatDataset, ...) have no pipeline of their own:
+    # each dataset inside is wrapped, and swap/off-screen partners are chosen within it.
     if 'datasets' in dataset_cfg:
-        for sub in dataset_cfg['datasets']:
-            _set_perturbation(sub, perturbation, config)
-    elif 'dataset' in dataset_cfg:
-        _set_perturbation(dataset_cfg['dataset'], perturbation, config)
-    elif 'type' in dataset_cfg:
-        dataset_cfg['audio_perturbation'] = ConfigDict(perturbation)
-    else:
-        raise KeyError(f'test_dataloader.dataset of {config} has no "type" to attach audio_perturbation to')
+        dataset_cfg['datasets'] = [_wrap_perturbation(sub, perturbation, config) for sub in dataset_cfg['datasets']]
+        return dataset_cfg
+    if str(dataset_cfg.get('type', '')).split('.')[-1] == PERTURB_WRAPPER:
+        raise ValueError(f'test_dataloader.dataset of {config} is already an {PERTURB_WRAPPER}; drop it or '
+                         '--audio-perturb')
+    if 'dataset' in dataset_cfg:
+        dataset_cfg['dataset'] = _wrap_perturbation(dataset_cfg['dataset'], perturbation, config)
+        return dataset_cfg
+    if 'type' not in dataset_cfg:
+        raise KeyError(f'test_dataloader.dataset of {config} has no "type" to wrap in {PERTURB_WRAPPER}')
+    return ConfigDict(type=PERTURB_WRAPPER, dataset=dataset_cfg, perturbation=ConfigDict(perturbation))
 
 
 def set_audio_perturbation(cfg: Config, args) -> Config:
-    """``--audio-perturb X [--snr S]`` -> ``test_dataloader.dataset.audio_perturbation=dict(type=X, ...)``."""
+    """``--audio-perturb X [--snr S] [--offscreen-audio F]`` -> ``test_dataloader.dataset`` wrapped in
+    ``AudioPerturbedDataset(perturbation=dict(type=X, seed=0[, snr_db=S][, offscreen_audio=F]))``."""
     if args.audio_perturb == 'none':
         return cfg
     perturbation = dict(type=args.audio_perturb, seed=0)
     if args.snr is not None:
         perturbation['snr_db'] = args.snr
-    _set_perturbation(cfg.test_dataloader.dataset, perturbation, args.config)
+    if args.offscreen_audio is not None:
+        perturbation['offscreen_audio'] = args.offscreen_audio
+    cfg.test_dataloader.dataset = _wrap_perturbation(cfg.test_dataloader.dataset, perturbation, args.config)
     return cfg
 
 

@@ -3,7 +3,9 @@ from .avsbench_ms3_dataset import AVSBenchMS3Dataset
 from .avsbench_s4_dataset import AVSBenchS4Dataset
 from .avsbench_semantic_dataset import AVSBenchSemanticDataset, avss_palette
 from .base_avs_dataset import BaseAVSDataset
+from .dataset_wrappers import AudioPerturbedDataset
 
 __all__ = [
-    'BaseAVSDataset', 'AVSBenchS4Dataset', 'AVSBenchMS3Dataset', 'AVSBenchSemanticDataset', 'avss_palette'
+    'BaseAVSDataset', 'AVSBenchS4Dataset', 'AVSBenchMS3Dataset', 'AVSBenchSemanticDataset', 'avss_palette',
+    'AudioPerturbedDataset'
 ]

@@ -19,7 +19,8 @@ class AVSBenchMS3Dataset(BaseAVSDataset):
         ms3_data/audio_wav/{split}/{name}.wav
 
     All 5 frames are supervised in every split (as the official MS3 loader does). Labels are binary. The
-    subset has no categories, so ``swap`` perturbations pair clips at random (still never a clip with itself).
+    subset has no categories, so :class:`~avsseg.datasets.AudioPerturbedDataset` pairs clips for ``swap`` at
+    random (still never a clip with itself).
 
     Args:
         split: ``'train'``, ``'val'`` or ``'test'``.

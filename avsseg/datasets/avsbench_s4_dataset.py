@@ -26,7 +26,7 @@ class AVSBenchS4Dataset(BaseAVSDataset):
         split: ``'train'``, ``'val'`` or ``'test'``.
         data_root: the ``Single-source`` folder.
         ann_file: metadata csv relative to ``data_root``.
-        **kwargs: see :class:`BaseAVSDataset` (``audio_source``, ``audio_perturbation``, ``pipeline``, ...).
+        **kwargs: see :class:`BaseAVSDataset` (``audio_source``, ``pipeline``, ...).
     """
 
     METAINFO = dict(classes=('background', 'object'), palette=[[0, 0, 0], [255, 255, 255]])

@@ -1,5 +1,4 @@
 """AVSBench S4 / MS3 / semantic readers on tiny fake releases in the official layouts (see conftest.py)."""
-import math
 from functools import partial
 import os
 import os.path as osp
@@ -13,8 +12,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from avsseg.datasets import (AVSBenchMS3Dataset, AVSBenchS4Dataset, AVSBenchSemanticDataset, avss_palette)
-from avsseg.datasets.audio import AudioPaddingWarning, clip_log_mel, load_audio, mix_at_snr, to_mono_16k
-from avsseg.datasets.base_avs_dataset import category_derangement
+from avsseg.datasets.audio import AudioPaddingWarning, clip_log_mel, load_audio, to_mono_16k
 from avsseg.datasets.transforms import (LoadClipAnnotations, LoadClipAudio, LoadClipFrames, PackAVSInputs,
                                         avs_collate)
 from avsseg.models.data_preprocessor import AVSDataPreprocessor
@@ -300,91 +298,6 @@ def test_bad_audio_errors_and_padding_warning(s4_root):
         pickle.dump(torch.full((5, 1, 96, 64), float('nan')), f)
     with pytest.raises(ValueError, match=r's4e\.pkl.*NaN'):
         pkl_ds[0]
-
-
-# ----------------------------------------------------------------------------------------------- perturbations
-def test_category_derangement():
-    cats = ['a', 'a', 'b', 'b', 'c', 'c', 'd']
-    p = category_derangement(cats, seed=3)
-    assert sorted(p) == list(range(7)) and all(p[i] != i for i in range(7))
-    assert all(cats[p[i]] != cats[i] for i in range(7))  # largest group <= n/2: always another category
-    assert p == category_derangement(cats, seed=3)
-    assert any(category_derangement(cats, seed=s) != p for s in range(4, 10))
-    cats = ['a'] * 4 + ['b']  # a dominates: 2 * (5 - 4) = 2 cross-category pairs at most, and we get them
-    p = category_derangement(cats, seed=0)
-    assert all(p[i] != i for i in range(5)) and sum(cats[p[i]] != cats[i] for i in range(5)) == 2
-    p = category_derangement([None] * 4, seed=0)
-    assert sorted(p) == [0, 1, 2, 3] and all(p[i] != i for i in range(4))
-    with pytest.raises(ValueError, match='at least 2 clips'):
-        category_derangement(['a'], seed=0)
-
-
-def test_swap_and_silence(s4_root):
-    ds = S4Dataset(
-        split='train', data_root=s4_root, audio_source='wav', audio_perturbation=dict(type='swap', seed=1),
-        pipeline=[LoadClipAudio()])
-    infos = [ds.get_data_info(i) for i in range(len(ds))]
-    others = [i['audio_perturbation']['other_clip_id'] for i in infos]
-    assert sorted(others) == ['s4a', 's4b', 's4c'] and all(o != i['clip_id'] for o, i in zip(others, infos))
-    # guitar, dog, guitar: the dog clip and one guitar clip exchange categories
-    cats = {i['clip_id']: i['category'] for i in infos}
-    assert sum(cats[o] != i['category'] for o, i in zip(others, infos)) == 2
-    for idx, info in enumerate(infos):
-        assert info['audio_perturbation']['other_audio_path'].endswith(info['audio_perturbation']['other_clip_id'] +
-                                                                       '.wav')
-        np.testing.assert_allclose(
-            ds[idx]['audio'], clip_log_mel(_wave(info['audio_perturbation']['other_audio_path']), 5), atol=1e-6)
-    for source in ('wav', 'pkl'):
-        ds = S4Dataset(split='val', data_root=s4_root, audio_source=source,
-                               audio_perturbation=dict(type='silence'), pipeline=[LoadClipAudio()])
-        np.testing.assert_allclose(ds[0]['audio'], np.full((5, 1, 96, 64), math.log(0.01)), atol=1e-6)
-
-
-def test_noise_and_offscreen(tmp_path, s4_root, fake):
-    base = dict(split='train', data_root=s4_root, audio_source='wav', pipeline=[LoadClipAudio()])
-    ds = S4Dataset(**base, audio_perturbation=dict(type='noise', snr_db=5.0, seed=7))
-    info = ds.get_data_info(0)
-    assert info['audio_perturbation']['snr_db'] == 5.0 and 'other_audio_path' not in info['audio_perturbation']
-    noisy = ds[0]['audio']
-    np.testing.assert_array_equal(noisy, ds[0]['audio'])  # seeded per clip: reproducible
-    clean = clip_log_mel(_wave(info['audio_path']), 5)
-    assert np.abs(noisy - clean).mean() > 0.1
-    other = S4Dataset(**base, audio_perturbation=dict(type='noise', snr_db=5.0, seed=8))[0]['audio']
-    assert not np.array_equal(noisy, other)
-    # default SNR is 0 dB
-    assert S4Dataset(**base, audio_perturbation=dict(type='noise')).get_data_info(0)[
-        'audio_perturbation']['snr_db'] == 0.0
-
-    ds = S4Dataset(**base, audio_perturbation=dict(type='offscreen', snr_db=3.0))
-    info = ds.get_data_info(2)
-    pert = info['audio_perturbation']
-    expected = clip_log_mel(mix_at_snr(_wave(info['audio_path']), _wave(pert['other_audio_path']), 3.0), 5)
-    np.testing.assert_allclose(ds[2]['audio'], expected, atol=1e-5)
-    # a fixed off-screen sound (BAVS used one "electrical clipper" recording)
-    clipper = str(tmp_path / 'clipper.wav')
-    fake.write_wav(clipper, 2.0, sr=8000, freq=1234.0)
-    ds = S4Dataset(**base, audio_perturbation=dict(type='offscreen', audio_path=clipper))
-    assert all(ds.get_data_info(i)['audio_perturbation']['other_audio_path'] == clipper for i in range(3))
-    expected = clip_log_mel(mix_at_snr(_wave(ds.get_data_info(0)['audio_path']), _wave(clipper), 0.0), 5)
-    np.testing.assert_allclose(ds[0]['audio'], expected, atol=1e-5)
-
-
-def test_perturbation_errors(s4_root):
-    with pytest.raises(ValueError, match="audio_source='wav'"):
-        S4Dataset(split='train', data_root=s4_root, audio_perturbation=dict(type='noise'))
-    with pytest.raises(ValueError, match='type in'):
-        S4Dataset(split='train', data_root=s4_root, audio_perturbation=dict(type='reverse'))
-    with pytest.raises(FileNotFoundError, match='clipper.wav'):
-        S4Dataset(split='train', data_root=s4_root,
-                          audio_perturbation=dict(type='offscreen', audio_path='clipper.wav'))
-    with pytest.raises(ValueError, match='at least 2 clips'):
-        S4Dataset(split='val', data_root=s4_root, audio_perturbation=dict(type='swap'))
-    # LoadClipAudio refuses too when handed a .pkl clip with a waveform perturbation
-    ds = S4Dataset(split='val', data_root=s4_root)
-    results = ds.get_data_info(0)
-    results['audio_perturbation'] = dict(type='noise', snr_db=0.0, seed=0)
-    with pytest.raises(ValueError, match=r"'noise' of clip s4d mixes waveforms, but .*s4d\.pkl"):
-        LoadClipAudio().transform(results)
 
 
 # ----------------------------------------------------------------------------------------------- configs + full path

@@ -37,14 +37,37 @@ def test_train_arguments(monkeypatch):
     assert args.local_rank == 1 and not args.resume and args.launcher == 'none'
 
 
-def test_test_arguments(monkeypatch):
+def test_test_arguments(monkeypatch, tmp_path):
     args = parse(test_tool, ['test.py', 'cfg.py', 'ckpt.pth', '--show-dir', 'vis', '--audio-perturb', 'noise',
                              '--snr', '5'], monkeypatch)
     assert (args.checkpoint, args.show_dir, args.audio_perturb, args.snr) == ('ckpt.pth', 'vis', 'noise', 5.0)
+    assert args.offscreen_audio is None
     with pytest.raises(SystemExit):
         parse(test_tool, ['test.py', 'cfg.py', 'ckpt.pth', '--audio-perturb', 'louder'], monkeypatch)
     with pytest.raises(SystemExit):
         parse(test_tool, ['test.py', 'cfg.py', 'ckpt.pth', '--snr', '5'], monkeypatch)  # --snr without noise
+    with pytest.raises(SystemExit):
+        parse(test_tool, ['test.py', 'cfg.py', 'ckpt.pth', '--audio-perturb', 'swap', '--snr', '5'], monkeypatch)
+    clipper = tmp_path / 'clipper.wav'
+    clipper.write_bytes(b'')
+    args = parse(test_tool, ['test.py', 'cfg.py', 'ckpt.pth', '--audio-perturb', 'offscreen', '--offscreen-audio',
+                             str(clipper), '--snr', '-5'], monkeypatch)
+    assert (args.audio_perturb, args.offscreen_audio, args.snr) == ('offscreen', str(clipper), -5.0)
+
+
+@pytest.mark.parametrize('argv,message', [
+    (['--offscreen-audio', 'CLIPPER'], "only applies to --audio-perturb offscreen, not 'none'"),
+    (['--audio-perturb', 'noise', '--offscreen-audio', 'CLIPPER'], "not 'noise'"),
+    (['--audio-perturb', 'offscreen', '--offscreen-audio', 'missing_clipper.wav'],
+     'file not found: missing_clipper.wav'),
+])
+def test_offscreen_audio_argument_errors(argv, message, monkeypatch, tmp_path, capsys):
+    clipper = tmp_path / 'clipper.wav'
+    clipper.write_bytes(b'')
+    argv = [str(clipper) if a == 'CLIPPER' else a for a in argv]
+    with pytest.raises(SystemExit):
+        parse(test_tool, ['test.py', 'cfg.py', 'ckpt.pth', *argv], monkeypatch)
+    assert message in capsys.readouterr().err
 
 
 def test_show_dir_turns_on_the_hook():
@@ -66,21 +89,36 @@ def test_show_dir_needs_the_avs_hook():
     assert test_tool.trigger_visualization_hook(cfg, args).default_hooks.visualization.out_dir == 'vis'
 
 
-def test_audio_perturbation_reaches_every_test_dataset():
-    args = SimpleNamespace(audio_perturb='noise', snr=10.0, config='x.py')
+def _perturb_args(kind, snr=None, offscreen_audio=None):
+    return SimpleNamespace(audio_perturb=kind, snr=snr, offscreen_audio=offscreen_audio, config='x.py')
+
+
+def test_audio_perturbation_wraps_every_test_dataset():
     cfg = Config.fromfile(TINY_S4)
-    test_tool.set_audio_perturbation(cfg, args)
-    assert cfg.test_dataloader.dataset.audio_perturbation == dict(type='noise', seed=0, snr_db=10.0)
-    assert 'audio_perturbation' not in cfg.val_dataloader.dataset  # only the test set is perturbed
+    original = cfg.test_dataloader.dataset.to_dict()
+    test_tool.set_audio_perturbation(cfg, _perturb_args('noise', snr=10.0))
+    assert cfg.test_dataloader.dataset.to_dict() == dict(
+        type='AudioPerturbedDataset', dataset=original, perturbation=dict(type='noise', seed=0, snr_db=10.0))
+    assert cfg.val_dataloader.dataset.type != 'AudioPerturbedDataset'  # only the test set is perturbed
+    cfg = Config.fromfile(TINY_S4)
+    test_tool.set_audio_perturbation(cfg, _perturb_args('offscreen', offscreen_audio='clipper.wav'))
+    assert cfg.test_dataloader.dataset.perturbation == dict(type='offscreen', seed=0, offscreen_audio='clipper.wav')
+    # datasets inside ConcatDataset / RepeatDataset are wrapped one by one (those wrappers have no pipeline)
     wrapped = Config(dict(test_dataloader=dict(dataset=dict(
-        type='ConcatDataset', datasets=[dict(type='A'), dict(type='RepeatDataset', dataset=dict(type='B'))]))))
-    test_tool.set_audio_perturbation(wrapped, SimpleNamespace(audio_perturb='swap', snr=None, config='x.py'))
+        type='ConcatDataset', datasets=[dict(type='A'), dict(type='RepeatDataset', times=2, dataset=dict(type='B'))]))))
+    test_tool.set_audio_perturbation(wrapped, _perturb_args('swap'))
     inner = wrapped.test_dataloader.dataset.datasets
-    assert inner[0].audio_perturbation == dict(type='swap', seed=0)
-    assert inner[1].dataset.audio_perturbation == dict(type='swap', seed=0)
+    assert inner[0].to_dict() == dict(type='AudioPerturbedDataset', dataset=dict(type='A'),
+                                      perturbation=dict(type='swap', seed=0))
+    assert inner[1].type == 'RepeatDataset' and inner[1].dataset.type == 'AudioPerturbedDataset'
+    assert inner[1].dataset.dataset == dict(type='B')
     none = Config.fromfile(TINY_S4)
-    test_tool.set_audio_perturbation(none, SimpleNamespace(audio_perturb='none', snr=None, config='x.py'))
-    assert 'audio_perturbation' not in none.test_dataloader.dataset
+    test_tool.set_audio_perturbation(none, _perturb_args('none'))
+    assert none.test_dataloader.dataset.to_dict() == Config.fromfile(TINY_S4).test_dataloader.dataset.to_dict()
+    twice = Config(dict(test_dataloader=dict(dataset=dict(type='avsseg.AudioPerturbedDataset', dataset=dict(
+        type='A'), perturbation=dict(type='silence')))))
+    with pytest.raises(ValueError, match='already an AudioPerturbedDataset'):
+        test_tool.set_audio_perturbation(twice, _perturb_args('swap'))
 
 
 def test_every_config_supports_show_dir():

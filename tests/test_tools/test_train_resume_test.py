@@ -1,15 +1,17 @@
 """End to end through the tools on a synthetic S4 set: train -> interrupt -> --resume -> test (overlays, masks,
 audio perturbations). The tools run with pkg_resources made unimportable (see tool_runner.tool_env).
 
-Each tool call is a fresh process (imports dominate its time), so the file runs 4 of them: the interrupted
-training, the resumed one, and two tests (silence with --show-dir/--out, swap). An unperturbed test run through
-tools/test.py is in test_dist_train_sh.py (tools/dist_test.sh)."""
+Each tool call is a fresh process (imports dominate its time), so the file runs 5 of them: the interrupted
+training, the resumed one, and three tests (silence with --show-dir/--out, swap, a fixed off-screen sound). An
+unperturbed test run through tools/test.py is in test_dist_train_sh.py (tools/dist_test.sh)."""
 import glob
 import os.path as osp
 import re
 
 import mmcv
 import pytest
+import numpy as np
+import soundfile as sf
 import torch
 
 import avsseg  # noqa: F401  (checkpoint allowlist for reading the checkpoints here)
@@ -85,4 +87,18 @@ def test_test_tool_swap(trained, s4_root, tmp_path):
                            '--audio-perturb', 'swap', *data_root_options(s4_root)), tool_env(tmp_path))
     log = proc.stdout + proc.stderr
     assert 'audio perturbation: swap' in log, log[-3000:]
+    assert 'mJ' in log
+
+
+def test_test_tool_fixed_offscreen_audio(trained, s4_root, tmp_path):
+    """--audio-perturb offscreen --offscreen-audio FILE: one recording mixed into every test clip at --snr."""
+    work_dir, _ = trained
+    clipper = tmp_path / 'clipper.wav'
+    t = np.arange(22050 * 2) / 22050
+    sf.write(str(clipper), (0.2 * np.sign(np.sin(2 * np.pi * 90 * t))).astype(np.float32), 22050)
+    proc = run(python_tool('test.py', TINY_S4, work_dir / 'iter_4.pth', '--work-dir', tmp_path / 'test',
+                           '--audio-perturb', 'offscreen', '--offscreen-audio', clipper, '--snr', '5',
+                           *data_root_options(s4_root)), tool_env(tmp_path))
+    log = proc.stdout + proc.stderr
+    assert 'audio perturbation: offscreen(snr_db=5.0)' in log, log[-3000:]
     assert 'mJ' in log

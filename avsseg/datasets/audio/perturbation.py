@@ -1,7 +1,24 @@
-"""Waveform mixing for test-time audio perturbations (added noise at an SNR, off-screen sound mixed in)."""
+"""Test-time audio perturbations: their names, the default SNR and the waveform mixing they use.
+
+The protocol (which clip gets which change) is :class:`avsseg.datasets.AudioPerturbedDataset`; the change itself
+is applied by :class:`avsseg.datasets.transforms.ClipAudioPerturbation`.
+"""
 from typing import Optional, Union
 
 import numpy as np
+
+#: Test-time audio perturbations (the audio-sensitivity protocols of BAVS Table III and of the mutual-semantics
+#: paper's Table 6).
+AUDIO_PERTURBATIONS = ('silence', 'swap', 'noise', 'offscreen')
+
+#: Perturbations that mix a sound into the clip's waveform (they need waveform audio, not ``.pkl`` log-mel).
+WAVEFORM_PERTURBATIONS = ('noise', 'offscreen')
+
+#: Default signal-to-noise ratio of the ``noise`` and ``offscreen`` perturbations. Neither paper states the
+#: level it used (BAVS only says each test recording is "mixed with white noise" or "blended with" an
+#: off-screen "electrical clipper" sound), so the default is 0 dB: equal power, a contamination in which the
+#: on-screen source is still clearly audible. Set ``snr_db`` to sweep other levels.
+DEFAULT_PERTURBATION_SNR_DB = 0.0
 
 #: Power standing in for a silent signal's when scaling ``other`` (RMS 0.1, i.e. -20 dBFS: the level of
 #: normalised speech/music in [-1, 1] audio). A silent signal has no power to set an SNR against.

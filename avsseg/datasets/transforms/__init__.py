@@ -1,3 +1,4 @@
+from .clip_audio_perturbation import ClipAudioPerturbation
 from .formatting import PackAVSInputs, avs_collate
 from .loading import LoadClipAnnotations, LoadClipAudio, LoadClipFrames
 from .loading_maskige import LoadClipMaskige
@@ -7,5 +8,5 @@ from .transforms import (ClipCenterCrop, ClipPad, ClipPhotoMetricDistortion, Cli
 __all__ = [
     'PackAVSInputs', 'avs_collate', 'LoadClipFrames', 'LoadClipAnnotations', 'LoadClipAudio', 'ClipResize',
     'ClipRandomResize', 'ClipRandomCrop', 'ClipCenterCrop', 'ClipRandomFlip', 'ClipPhotoMetricDistortion', 'ClipPad',
-    'ClipSelectLabelledFrames', 'LoadClipMaskige'
+    'ClipSelectLabelledFrames', 'LoadClipMaskige', 'ClipAudioPerturbation'
 ]

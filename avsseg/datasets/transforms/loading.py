@@ -8,8 +8,7 @@ from mmcv.transforms import BaseTransform
 from mmengine import fileio
 
 from avsseg.registry import TRANSFORMS
-from ..audio import (TARGET_SAMPLE_RATE, add_white_noise, clip_log_mel, load_audio, load_log_mel_pkl, mix_at_snr,
-                     to_mono_16k)
+from ..audio import clip_log_mel, load_audio, load_log_mel_pkl, to_mono_16k
 from ..avsbench_semantic_dataset import avss_palette
 
 #: VGGish's log offset: the log-mel of silence is ``log(0 + 0.01)``.
@@ -224,7 +223,7 @@ class LoadClipAnnotations(BaseTransform):
 
 @TRANSFORMS.register_module()
 class LoadClipAudio(BaseTransform):
-    """Load a clip's audio as VGGish log-mel examples, one per real frame; apply a test-time perturbation.
+    """Load a clip's audio as VGGish log-mel examples, one per real frame.
 
     ``audio_path`` ending in ``.pkl`` is the official pickled log-mel tensor ``[K, 1, 96, 64]``; anything else
     is decoded as a waveform (any rate and channel count), downmixed to mono, resampled to 16 kHz and turned
@@ -232,18 +231,17 @@ class LoadClipAudio(BaseTransform):
     ``pad_mode`` says, with a warning naming the file; padded frames (``frame_flags['is_padded']``, at the end
     of AVSS clips) get zero log-mel, as the official AVSS loader zero-pads to 10 examples.
 
-    ``results['audio_perturbation']`` (set by the dataset) changes the audio, reproducibly per clip:
+    Hook for waveform-level changes: when an earlier step put ``audio_waveform`` (float32 ``[samples]``, mono,
+    16 kHz) in the results, that waveform is turned into log-mel instead of reading ``audio_path``
+    (:class:`ClipAudioPerturbation`, run by :class:`~avsseg.datasets.AudioPerturbedDataset`, uses it for the
+    test-time audio perturbations). A clip carrying ``audio_perturbation`` that was never applied
+    (no ``audio_perturbation_applied``) is refused rather than loaded clean.
 
-    - ``silence``: a zero waveform of the clip's length; its log-mel is ``log(0.01)`` everywhere, for ``.pkl``
-      and waveform sources alike;
-    - ``swap``: ``other_audio_path`` (another clip's audio) is loaded instead;
-    - ``noise``: white Gaussian noise (seeded with the clip's ``seed``) at ``snr_db`` (waveforms only);
-    - ``offscreen``: the waveform at ``other_audio_path`` mixed in at ``snr_db`` (waveforms only).
+    Required keys: ``audio_path``, ``num_frames`` (or ``imgs``), optional ``frame_flags``, ``audio_waveform``,
+    ``audio_waveform_source`` (named in warnings and errors about it).
 
-    Required keys: ``audio_path``, ``num_frames`` (or ``imgs``), optional ``frame_flags``,
-    ``audio_perturbation``.
-
-    Added keys: ``audio`` (float32 ``[T, 1, 96, 64]``).
+    Added keys: ``audio`` (float32 ``[T, 1, 96, 64]``). Removed keys: ``audio_waveform``,
+    ``audio_waveform_source``.
 
     Args:
         pad_mode: how missing examples of short audio are filled: ``'repeat'`` the last (official S4/MS3
@@ -255,42 +253,21 @@ class LoadClipAudio(BaseTransform):
             raise ValueError(f"LoadClipAudio: pad_mode must be 'repeat' or 'zero', got {pad_mode!r}")
         self.pad_mode = pad_mode
 
-    @staticmethod
-    def _wave(path: str) -> np.ndarray:
-        wave, sr = load_audio(path)
-        return to_mono_16k(wave, sr)
-
     def _log_mel(self, path: str, num_segments: int) -> np.ndarray:
         if path.lower().endswith('.pkl'):
             return load_log_mel_pkl(path, num_segments, pad_mode=self.pad_mode)
-        return clip_log_mel(self._wave(path), num_segments, path=path, pad_mode=self.pad_mode)
-
-    def _perturbed(self, path: str, cfg: dict, num_segments: int, clip_id) -> np.ndarray:
-        kind = cfg['type']
-        if kind == 'silence':
-            silence = np.zeros(num_segments * TARGET_SAMPLE_RATE, np.float32)
-            return clip_log_mel(silence, num_segments, path=f'silence for {path}', pad_mode=self.pad_mode)
-        if kind == 'swap':
-            return self._log_mel(cfg['other_audio_path'], num_segments)
-        if kind not in ('noise', 'offscreen'):
-            raise ValueError(f'LoadClipAudio: clip {clip_id} has unknown audio_perturbation type {kind!r}')
-        for p in (path, cfg.get('other_audio_path')):
-            if p is not None and p.lower().endswith('.pkl'):
-                raise ValueError(f'LoadClipAudio: audio_perturbation {kind!r} of clip {clip_id} mixes waveforms, '
-                                 f'but {p} is a pre-computed log-mel .pkl; use .wav audio (audio_source="wav")')
-        wave = self._wave(path)
-        if wave.size == 0:
-            raise ValueError(f'LoadClipAudio: audio {path} of clip {clip_id} is empty (0 samples)')
-        if kind == 'noise':
-            mixed = add_white_noise(wave, cfg['snr_db'], rng=cfg['seed'])
-        else:
-            mixed = mix_at_snr(wave, self._wave(cfg['other_audio_path']), cfg['snr_db'])
-        return clip_log_mel(mixed, num_segments, path=f'{path} ({kind} at {cfg["snr_db"]} dB)',
-                            pad_mode=self.pad_mode)
+        wave, sr = load_audio(path)
+        return clip_log_mel(to_mono_16k(wave, sr), num_segments, path=path, pad_mode=self.pad_mode)
 
     def transform(self, results: Dict) -> Dict:
         clip_id = results.get('clip_id')
         path = results['audio_path']
+        wave = results.pop('audio_waveform', None)
+        source = results.pop('audio_waveform_source', None) or f'waveform given for {path}'
+        if results.get('audio_perturbation') is not None and not results.get('audio_perturbation_applied'):
+            raise ValueError(f'LoadClipAudio: clip {clip_id} carries audio_perturbation='
+                             f'{results["audio_perturbation"]!r} but it was not applied; wrap the dataset in '
+                             'AudioPerturbedDataset (tools/test.py --audio-perturb does)')
         num_frames = results.get('num_frames', len(results.get('imgs', ())))
         if not num_frames:
             raise KeyError(f'LoadClipAudio: clip {clip_id} gives neither num_frames nor imgs')
@@ -299,11 +276,10 @@ class LoadClipAudio(BaseTransform):
         if any(padded[:num_real]) or num_real < 1:
             raise ValueError(f'LoadClipAudio: clip {clip_id} must have its padded frames at the end, got '
                              f'is_padded={padded}')
-        cfg = results.get('audio_perturbation')
-        if cfg is None:
+        if wave is None:
             mel = self._log_mel(path, num_real)
         else:
-            mel = self._perturbed(path, cfg, num_real, clip_id)
+            mel = clip_log_mel(wave, num_real, path=source, pad_mode=self.pad_mode)
         if num_real < num_frames:
             mel = np.concatenate([mel, np.zeros((num_frames - num_real, ) + mel.shape[1:], np.float32)])
         results['audio'] = np.ascontiguousarray(mel, dtype=np.float32)
