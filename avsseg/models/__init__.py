@@ -3,6 +3,8 @@
 import mmdet.models  # noqa: F401
 import mmseg.models  # noqa: F401
 
+from avsseg.utils import select_deform_attn_kernel
+
 from .audio_backbones import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
 from .data_preprocessor import AVSDataPreprocessor
@@ -11,5 +13,8 @@ from .layers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .segmentors import *  # noqa: F401,F403
+
+# A CPU-only mmcv build on a GPU machine: MSDeformAttn falls back to mmcv's pure-PyTorch version.
+select_deform_attn_kernel()
 
 __all__ = ['AVSDataPreprocessor']
