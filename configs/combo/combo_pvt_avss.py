@@ -23,7 +23,7 @@ train_pipeline = [
     dict(type='LoadClipMaskige'),
     *_base_.train_pipeline[1:-1],
     dict(type='ClipPhotoMetricDistortion'),
-    dict(type='ClipRandomFlip', prob=0.5),
+    dict(type='ClipTransformBroadcaster', transforms=[dict(type='RandomFlip', prob=0.5)]),
     _base_.train_pipeline[-1],
 ]
 test_pipeline = [_base_.test_pipeline[0], dict(type='LoadClipMaskige'), *_base_.test_pipeline[1:]]

@@ -156,12 +156,12 @@ def test_load_clip_maskige_official_layouts(tmp_path, subset):
     expected = [_write_maskige(p, rng.random((3, 6, 8)) > 0.5) for p in targets]
     out = LoadClipMaskige()(dict(img_paths=frames + [None], clip_id='v'))
     assert out['maskige_paths'] == targets + [None]
-    assert len(out['maskiges']) == 3
-    for got, exp in zip(out['maskiges'], expected):
+    assert out['aux_image_keys'] == ['maskige'] and len(out['maskige']) == 3
+    for got, exp in zip(out['maskige'], expected):
         assert got.dtype == np.uint8
         np.testing.assert_array_equal(got, exp)
     # the padded frame is zeros of the clip's size
-    assert out['maskiges'][2].shape == (6, 8, 3) and not out['maskiges'][2].any()
+    assert out['maskige'][2].shape == (6, 8, 3) and not out['maskige'][2].any()
 
 
 def test_load_clip_maskige_missing_size_and_packing(tmp_path):
@@ -172,7 +172,7 @@ def test_load_clip_maskige_missing_size_and_packing(tmp_path):
     with pytest.raises(FileNotFoundError, match='1_mask_color.png'):
         LoadClipMaskige(layout='beside')(dict(img_paths=frames))
     out = LoadClipMaskige(layout='beside', missing='blank')(dict(img_paths=frames))
-    assert (out['maskiges'][1] == np.array(GREY, np.uint8)).all()
+    assert (out['maskige'][1] == np.array(GREY, np.uint8)).all()
 
     _write_maskige(str(frame_dir / '1_mask_color.png'), rng.random((2, 4, 6)) > 0.5)
     imgs = [np.zeros((8, 12, 3), np.uint8)] * 2  # frames twice the Maskige size
@@ -180,11 +180,11 @@ def test_load_clip_maskige_missing_size_and_packing(tmp_path):
         LoadClipMaskige(layout='beside')(dict(img_paths=frames, imgs=imgs))
     out = LoadClipMaskige(layout='beside', resize_to_frame=True)(dict(img_paths=frames, imgs=imgs))
     small = read_maskige(str(frame_dir / '0_mask_color.png'))
-    np.testing.assert_array_equal(out['maskiges'][0], small.repeat(2, axis=0).repeat(2, axis=1))
+    np.testing.assert_array_equal(out['maskige'][0], small.repeat(2, axis=0).repeat(2, axis=1))
 
     # packed like the frames: inputs['maskige'] uint8 [T, 3, H, W]
-    results = dict(imgs=imgs, audio=np.zeros((2, 1, 96, 64), np.float32), maskiges=out['maskiges'],
-                   frame_flags=dict(is_labeled=[True, False], is_padded=[False, False]), img_paths=frames)
+    results = dict(out, audio=np.zeros((2, 1, 96, 64), np.float32),
+                   frame_flags=dict(is_labeled=[True, False], is_padded=[False, False]))
     packed = PackAVSInputs()(results)
     assert tuple(packed['inputs']['maskige'].shape) == (2, 3, 8, 12)
     assert packed['inputs']['maskige'].dtype.is_floating_point is False

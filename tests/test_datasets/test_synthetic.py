@@ -438,5 +438,5 @@ def test_loadclipmaskige_reads_the_synthetic_maskiges(tmp_path):
         data_root=summary['data_root'], split='test', test_mode=True,
         pipeline=[LoadClipFrames(), LoadClipMaskige(), LoadClipAnnotations()])
     results = ds[0]
-    assert len(results['maskiges']) == 5
-    assert all(m.shape == (SIZE, SIZE, 3) and m.dtype == np.uint8 for m in results['maskiges'])
+    assert len(results['maskige']) == 5
+    assert all(m.shape == (SIZE, SIZE, 3) and m.dtype == np.uint8 for m in results['maskige'])

@@ -1,12 +1,16 @@
+from .aux_images import AUX_IMAGE_KEYS, aux_image_keys, declare_aux_image_key
 from .clip_audio_perturbation import ClipAudioPerturbation
+from .clip_transform_broadcaster import ClipTransformBroadcaster
 from .formatting import PackAVSInputs, avs_collate
 from .loading import LoadClipAnnotations, LoadClipAudio, LoadClipFrames
+from .loading_aux import LoadClipAuxImages
 from .loading_maskige import LoadClipMaskige
-from .transforms import (ClipCenterCrop, ClipPad, ClipPhotoMetricDistortion, ClipRandomCrop, ClipRandomFlip,
-                         ClipRandomResize, ClipResize, ClipSelectLabelledFrames)
+from .transforms import (ClipPad, ClipPhotoMetricDistortion, ClipRandomCrop, ClipRandomResize,
+                         ClipResize, ClipSelectLabelledFrames)
 
 __all__ = [
-    'PackAVSInputs', 'avs_collate', 'LoadClipFrames', 'LoadClipAnnotations', 'LoadClipAudio', 'ClipResize',
-    'ClipRandomResize', 'ClipRandomCrop', 'ClipCenterCrop', 'ClipRandomFlip', 'ClipPhotoMetricDistortion', 'ClipPad',
-    'ClipSelectLabelledFrames', 'LoadClipMaskige', 'ClipAudioPerturbation'
+    'PackAVSInputs', 'avs_collate', 'LoadClipFrames', 'LoadClipAnnotations', 'LoadClipAudio', 'LoadClipAuxImages',
+    'LoadClipMaskige', 'ClipTransformBroadcaster', 'ClipResize', 'ClipRandomResize', 'ClipRandomCrop',
+    'ClipPhotoMetricDistortion', 'ClipPad', 'ClipSelectLabelledFrames', 'AUX_IMAGE_KEYS',
+    'aux_image_keys', 'declare_aux_image_key', 'ClipAudioPerturbation'
 ]

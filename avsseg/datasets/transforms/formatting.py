@@ -8,6 +8,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from avsseg.registry import FUNCTIONS, TRANSFORMS
+from .aux_images import aux_image_keys
 
 # Per-frame metainfo copied into every SegDataSample (when present in results).
 DEFAULT_FRAME_META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
@@ -28,13 +29,15 @@ class PackAVSInputs(BaseTransform):
     Optional keys:
         - ``gt_seg_maps``: list of T ``np.ndarray`` ``[H, W]`` (``ignore_index`` where there is no label;
           frames without any label are all ``ignore_index``).
-        - ``maskiges``: list of T ``np.uint8`` arrays ``[H, W, 3]`` (COMBO's Maskige images).
+        - ``aux_image_keys`` and, for each listed key, ``results[key]``: list of T ``[H, W, C]`` auxiliary images
+          of the frames' size (COMBO's ``maskige``, ...; see :mod:`avsseg.datasets.transforms.aux_images`).
         - ``img_paths``: list of T paths; per-frame meta ``img_path``.
 
     Output:
-        ``dict(inputs=dict(frames=uint8 Tensor[T, 3, H, W], audio=Tensor[T, ...][, maskige=uint8 Tensor[T, 3,
-        H, W]]), data_samples=list of T SegDataSample)``. Each sample's metainfo holds the frame keys, the clip
-        keys, ``frame_idx``, ``is_labeled`` and ``is_padded``.
+        ``dict(inputs=dict(frames=uint8 Tensor[T, 3, H, W], audio=Tensor[T, ...], **{key: Tensor[T, C, H, W]
+        for each auxiliary key} (dtype as loaded)), data_samples=list of T SegDataSample)``. Each sample's
+        metainfo holds the frame keys, the clip keys, ``frame_idx``, ``is_labeled`` and ``is_padded``; a frame
+        key whose value is a list of T (metadata drawn per frame) gives each frame its entry.
     """
 
     def __init__(self,
@@ -44,25 +47,33 @@ class PackAVSInputs(BaseTransform):
         self.clip_meta_keys = tuple(clip_meta_keys)
 
     @staticmethod
-    def _stack_images(images: List[np.ndarray], name: str) -> torch.Tensor:
+    def _stack_images(images: List[np.ndarray], name: str, clip_id) -> torch.Tensor:
         shapes = {img.shape for img in images}
         if len(shapes) != 1:
-            raise ValueError(f'PackAVSInputs: all {name} of a clip must have one shape, got {sorted(shapes)}')
+            raise ValueError(f'PackAVSInputs: all {name} of clip {clip_id} must have one shape, got {sorted(shapes)}')
+        if len(next(iter(shapes))) != 3:
+            raise ValueError(f'PackAVSInputs: {name} of clip {clip_id} must be [H, W, C] arrays, got shape '
+                             f'{shapes.pop()}')
         arr = np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2))
         return torch.from_numpy(arr)
 
     def transform(self, results: Dict) -> Dict:
         imgs = results['imgs']
         num_frames = len(imgs)
-        inputs = dict(frames=self._stack_images(imgs, 'frames'))
+        clip_id = results.get('clip_id')
+        inputs = dict(frames=self._stack_images(imgs, 'frames', clip_id))
         audio = results['audio']
         audio = audio if isinstance(audio, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(audio))
         if audio.shape[0] != num_frames:
             raise ValueError(f'PackAVSInputs: clip {results.get("clip_id")} has {num_frames} frames but '
                              f'{audio.shape[0]} audio segments')
         inputs['audio'] = audio.float()
-        if results.get('maskiges') is not None:
-            inputs['maskige'] = self._stack_images(results['maskiges'], 'maskiges')
+        for key in aux_image_keys(results, 'PackAVSInputs'):
+            inputs[key] = self._stack_images(results[key], f'auxiliary images {key!r}', clip_id)
+            if inputs[key].shape[-2:] != inputs['frames'].shape[-2:]:
+                raise ValueError(f'PackAVSInputs: auxiliary images {key!r} of clip {clip_id} are '
+                                 f'{tuple(inputs[key].shape[-2:])} but its frames {tuple(inputs["frames"].shape[-2:])}'
+                                 ' (HxW); every clip transform must move them with the frames')
 
         flags = results['frame_flags']
         gt_maps = results.get('gt_seg_maps')

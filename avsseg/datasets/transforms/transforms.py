@@ -1,35 +1,46 @@
-"""Clip-consistent augmentation: one random draw per clip, applied identically to every frame, mask and Maskige.
+"""Clip-consistent augmentation: every frame, label map and auxiliary image of a clip moves together.
 
 Every transform here works on the clip keys written by the loaders:
 
 - ``imgs``: list of T ``[H, W, 3]`` frames (geometric and colour transforms);
 - ``gt_seg_maps``: list of T ``[H, W]`` label maps (geometric transforms, nearest-neighbour, ``255`` = ignore);
-- ``maskiges`` (optional): list of T ``uint8 [H, W, 3]`` COMBO Maskige images, treated like frames by geometric
-  transforms (COMBO's mapper runs the image transform on them) but never colour-jittered, since their colours
-  encode mask identities.
+- auxiliary images (:mod:`avsseg.datasets.transforms.aux_images`): for each key in ``results['aux_image_keys']``
+  (COMBO's ``maskige``, ...) a list of T ``[H, W, C]`` images. Geometric transforms move them with their frames
+  (interpolation and padding value per key where a transform has one); colour transforms leave them alone unless
+  told to jitter a key.
 
 and keeps ``img_shape`` (``(H, W)``), ``scale_factor`` (``(w_scale, h_scale)``), ``flip``/``flip_direction``
 and ``pad_shape`` up to date; ``ori_shape`` stays the loaded size so ``BaseSegmentor.postprocess_result``
 resizes predictions back to it (see :class:`ClipResize` ``update_ori_shape`` for scoring at the resized size).
-Randomness comes from ``np.random`` (seeded per worker by mmengine), one draw per call.
+
+Stock single-image transforms run on clips through :class:`ClipTransformBroadcaster` (mmcv's
+``TransformBroadcaster``): flips (``RandomFlip``) and centre crops (``CenterCrop``) are done that way, and
+:class:`ClipResize` is mmcv's ``Resize`` broadcast. The transforms below are kept where a clip rule or a
+numerical difference rules the stock one out; each docstring says which. Randomness comes from ``np.random``
+(seeded per worker by mmengine): one draw per clip by default, one per frame where a transform has
+``per_frame=True`` (``share_random_params=False`` for the broadcaster).
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import cv2
 import mmcv
 import numpy as np
-from mmcv.transforms import BaseTransform
+from mmcv.transforms import BaseTransform, Compose, Resize
 
 from avsseg.registry import TRANSFORMS
+from .aux_images import aux_image_keys
+from .clip_transform_broadcaster import PER_FRAME_KEYS, ClipTransformBroadcaster
 
 #: COMBO's (and the AVSBench-COMBO recipe's) shortest-edge choices: ``int(x * 0.1 * 224)`` for x = 5..20,
 #: i.e. 112 .. 448 in steps of ~22.4.
 COMBO_SHORT_EDGES = tuple(int(x * 0.1 * 224) for x in range(5, 21))
+#: ``(y1, y2, x1, x2)`` of a crop window, end-exclusive.
+Window = Tuple[int, int, int, int]
 
 
 def _pair(value: Union[int, Sequence[int]], name: str) -> Tuple[int, int]:
     if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
+        value = (int(value), int(value))
     value = tuple(int(v) for v in value)
     if len(value) != 2 or min(value) <= 0:
         raise ValueError(f'{name} must be a positive int or a pair, got {value!r}')
@@ -43,52 +54,85 @@ def _clip_shape(results: Dict) -> Tuple[int, int]:
     return shapes.pop()
 
 
-def _map_clip(results: Dict, img_fn, seg_fn, maskige_fn=None) -> None:
-    """Apply ``img_fn`` to every frame, ``seg_fn`` to every label map, ``maskige_fn`` (else ``img_fn``) to every
-    Maskige."""
-    results['imgs'] = [img_fn(img) for img in results['imgs']]
+def _frame_flag(results: Dict, name: str) -> List[bool]:
+    return list(results.get('frame_flags', {}).get(name, [False] * len(results['imgs'])))
+
+
+def _image_fn(fn: Callable) -> Callable:
+    """``fn`` for images: a single channel that OpenCV drops (``[H, W, 1]`` -> ``[H, W]``) is put back."""
+
+    def wrapped(img: np.ndarray, t: int) -> np.ndarray:
+        out = fn(img, t)
+        return out[..., None] if img.ndim == 3 and out.ndim == 2 else out
+
+    return wrapped
+
+
+def _map_clip(results: Dict,
+              img_fn: Callable,
+              seg_fn: Optional[Callable] = None,
+              aux_fns: Optional[Mapping[str, Callable]] = None,
+              owner: str = 'clip transform') -> None:
+    """Apply ``img_fn(img, t)`` to every frame, ``seg_fn(seg, t)`` (default ``img_fn``) to every label map and
+    ``aux_fns[key](image, t)`` (default ``img_fn``) to every auxiliary image of key ``key``."""
+    keys = aux_image_keys(results, owner)
+    img_fn = _image_fn(img_fn)
+    results['imgs'] = [img_fn(img, t) for t, img in enumerate(results['imgs'])]
     if results.get('gt_seg_maps') is not None:
-        results['gt_seg_maps'] = [seg_fn(seg) for seg in results['gt_seg_maps']]
-    if results.get('maskiges') is not None:
-        fn = maskige_fn or img_fn
-        results['maskiges'] = [fn(m) for m in results['maskiges']]
+        fn = seg_fn or img_fn
+        results['gt_seg_maps'] = [fn(seg, t) for t, seg in enumerate(results['gt_seg_maps'])]
+    for key in keys:
+        fn = _image_fn(aux_fns[key]) if aux_fns and key in aux_fns else img_fn
+        results[key] = [fn(image, t) for t, image in enumerate(results[key])]
 
 
-def _resize_clip(results: Dict, size_wh: Tuple[int, int], interpolation: str, maskige_interpolation: str) -> None:
+def _resize_clip(results: Dict, size_wh: Tuple[int, int], interpolation: str,
+                 aux_interpolation: Mapping[str, str], owner: str) -> None:
     h, w = _clip_shape(results)
     new_w, new_h = size_wh
     if (new_w, new_h) != (w, h):
-        _map_clip(
-            results,
-            lambda img: mmcv.imresize(img, (new_w, new_h), interpolation=interpolation),
-            lambda seg: mmcv.imresize(seg, (new_w, new_h), interpolation='nearest'),
-            lambda m: mmcv.imresize(m, (new_w, new_h), interpolation=maskige_interpolation))
+
+        def resizer(mode):
+            return lambda img, t: mmcv.imresize(img, (new_w, new_h), interpolation=mode)
+
+        _map_clip(results, resizer(interpolation), resizer('nearest'),
+                  {key: resizer(mode) for key, mode in aux_interpolation.items()}, owner)
     results['img_shape'] = (new_h, new_w)
     results['scale'] = (new_w, new_h)
     results['scale_factor'] = (new_w / w, new_h / h)
 
 
-def _crop_clip(results: Dict, y1: int, y2: int, x1: int, x2: int) -> None:
-    bbox = np.array([x1, y1, x2 - 1, y2 - 1])  # mmcv.imcrop's corners are inclusive
-    crop = lambda img: mmcv.imcrop(img, bbox)  # noqa: E731
-    _map_clip(results, crop, crop)
+def _crop_clip(results: Dict, windows: Sequence[Window], owner: str) -> None:
+    """Crop frame t (its label map and auxiliary images) to ``windows[t]``."""
+
+    def crop(img, t):
+        y1, y2, x1, x2 = windows[t]
+        return img[y1:y2, x1:x2, ...]
+
+    _map_clip(results, crop, owner=owner)
+    y1, y2, x1, x2 = windows[0]
     results['img_shape'] = (y2 - y1, x2 - x1)
 
 
 @TRANSFORMS.register_module()
-class ClipResize(BaseTransform):
-    """Resize every frame, mask and Maskige of a clip to one size.
+class ClipResize(ClipTransformBroadcaster):
+    """mmcv's ``Resize`` on every frame, label map (nearest) and auxiliary image of a clip, plus the two clip
+    rules ``Resize`` lacks: a per-key interpolation for auxiliary images and ``update_ori_shape``.
+
+    Without those two, ``dict(type='ClipTransformBroadcaster', transforms=[dict(type='Resize', ...)])`` gives
+    the same clip.
 
     Args:
         scale: target ``(w, h)`` (or an int for a square), as mmcv's ``Resize``. With ``keep_ratio`` it bounds
             the result as in ``mmcv.imrescale``: the long edge at most ``max(scale)``, the short edge at most
             ``min(scale)`` (``scale=(4096, 224)`` = short side 224).
         keep_ratio: keep the aspect ratio.
-        interpolation: frame interpolation (mmcv name).
-        maskige_interpolation: Maskige interpolation; ``'bilinear'`` like COMBO (which resizes Maskiges as
-            images), ``'nearest'`` keeps their colours exact.
+        interpolation: frame interpolation (mmcv name); auxiliary images use it too unless ``aux_interpolation``
+            names their key.
+        aux_interpolation: ``{key: interpolation}`` for auxiliary images, e.g. ``dict(maskige='nearest')`` to
+            keep a Maskige's colours exact (COMBO resizes Maskiges bilinearly, as images).
         update_ori_shape: also set ``ori_shape`` to the new size, so predictions are scored at this size (the
-            AVSBench protocol evaluates AVSS at 224x224 against nearest-resized masks); otherwise they are resized
+            AVSBench protocol evaluates at 224x224 against nearest-resized masks); otherwise they are resized
             back to the loaded size.
     """
 
@@ -96,25 +140,32 @@ class ClipResize(BaseTransform):
                  scale: Union[int, Sequence[int]],
                  keep_ratio: bool = False,
                  interpolation: str = 'bilinear',
-                 maskige_interpolation: str = 'bilinear',
+                 aux_interpolation: Optional[Mapping[str, str]] = None,
                  update_ori_shape: bool = False):
         self.scale = _pair(scale, 'ClipResize.scale')
         self.keep_ratio = keep_ratio
         self.interpolation = interpolation
-        self.maskige_interpolation = maskige_interpolation
+        self.aux_interpolation = dict(aux_interpolation or {})
         self.update_ori_shape = update_ori_shape
+        super().__init__(transforms=[self._resize(interpolation)])
+        # deterministic, so running outside the random-parameter cache is fine
+        self._aux_pipelines = {key: Compose([self._resize(mode)]) for key, mode in self.aux_interpolation.items()}
+
+    def _resize(self, interpolation: str) -> Resize:
+        return Resize(scale=self.scale, keep_ratio=self.keep_ratio, interpolation=interpolation)
+
+    def aux_pipeline(self, key: str) -> Compose:
+        return self._aux_pipelines.get(key, self.transforms)
 
     def transform(self, results: Dict) -> Dict:
-        h, w = _clip_shape(results)
-        size = mmcv.rescale_size((w, h), self.scale) if self.keep_ratio else self.scale
-        _resize_clip(results, size, self.interpolation, self.maskige_interpolation)
-        results['keep_ratio'] = self.keep_ratio
+        results = super().transform(results)
         if self.update_ori_shape:
             results['ori_shape'] = results['img_shape']
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(scale={self.scale}, keep_ratio={self.keep_ratio}, '
+                f'interpolation={self.interpolation!r}, aux_interpolation={self.aux_interpolation}, '
                 f'update_ori_shape={self.update_ori_shape})')
 
 
@@ -124,14 +175,17 @@ class ClipRandomResize(BaseTransform):
     ``ResizeShortestEdge``, COMBO's multi-scale recipe). One draw per clip.
 
     The new size is ``s / min(h, w)`` times the old, then scaled down so the long edge is at most
-    ``max_long_edge``, each side rounded to the nearest integer.
+    ``max_long_edge``, each side rounded to the nearest integer. Kept instead of mmcv's ``RandomChoiceResize``
+    with ``Resize(keep_ratio=True)``: that one computes ``min(cap / long, s / short)`` in one factor, which can
+    round a side differently where the cap binds, and it has no integer short-edge range. One draw per frame is
+    not offered: the frames of a clip must keep one size.
 
     Args:
         short_edge_lengths: candidate short-edge lengths (default: COMBO's 112..448, :data:`COMBO_SHORT_EDGES`).
             With ``sample_style='range'`` a ``(min, max)`` pair sampled uniformly (integers, inclusive).
         max_long_edge: cap on the long edge (COMBO: 896), or None.
         sample_style: ``'choice'`` or ``'range'``.
-        interpolation, maskige_interpolation: as in :class:`ClipResize`.
+        interpolation, aux_interpolation: as in :class:`ClipResize`.
     """
 
     def __init__(self,
@@ -139,7 +193,7 @@ class ClipRandomResize(BaseTransform):
                  max_long_edge: Optional[int] = 896,
                  sample_style: str = 'choice',
                  interpolation: str = 'bilinear',
-                 maskige_interpolation: str = 'bilinear'):
+                 aux_interpolation: Optional[Mapping[str, str]] = None):
         if sample_style not in ('choice', 'range'):
             raise ValueError(f"ClipRandomResize: sample_style must be 'choice' or 'range', got {sample_style!r}")
         lengths = [int(s) for s in short_edge_lengths]
@@ -151,7 +205,7 @@ class ClipRandomResize(BaseTransform):
         self.max_long_edge = max_long_edge
         self.sample_style = sample_style
         self.interpolation = interpolation
-        self.maskige_interpolation = maskige_interpolation
+        self.aux_interpolation = dict(aux_interpolation or {})
 
     def _sample_short_edge(self) -> int:
         if self.sample_style == 'range':
@@ -170,57 +224,71 @@ class ClipRandomResize(BaseTransform):
     def transform(self, results: Dict) -> Dict:
         h, w = _clip_shape(results)
         _resize_clip(results, self.target_size(h, w, self._sample_short_edge()), self.interpolation,
-                     self.maskige_interpolation)
+                     self.aux_interpolation, 'ClipRandomResize')
         results['keep_ratio'] = True
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(short_edge_lengths={self.short_edge_lengths}, '
-                f'max_long_edge={self.max_long_edge}, sample_style={self.sample_style!r})')
+                f'max_long_edge={self.max_long_edge}, sample_style={self.sample_style!r}, '
+                f'aux_interpolation={self.aux_interpolation})')
 
 
 @TRANSFORMS.register_module()
 class ClipRandomCrop(BaseTransform):
-    """Crop the same random window from every frame, mask and Maskige of a clip.
+    """Crop a random window from every frame, label map and auxiliary image of a clip.
 
-    The window is drawn once per clip. With ``cat_max_ratio < 1`` up to 10 windows are tried until no single
-    class covers more than that fraction of the labelled pixels of the reference mask, the first labelled
-    frame's (detectron2's ``RandomCrop_CategoryAreaConstraint`` as COMBO applies it on frame 0; mmseg's
-    ``RandomCrop``). A side shorter than the crop is kept whole (pad afterwards with :class:`ClipPad`).
+    With ``cat_max_ratio < 1`` up to 10 windows are tried until no single class covers more than that fraction
+    of the labelled pixels of the reference mask (detectron2's ``RandomCrop_CategoryAreaConstraint``; mmseg's
+    ``RandomCrop``). The clip rule mmseg's ``RandomCrop`` lacks: the reference is the clip's first *labelled*
+    frame (COMBO applies the constraint on frame 0, its labelled one), not whichever frame comes first; a clip
+    without a labelled frame is cropped unconstrained. With ``cat_max_ratio = 1`` mmseg's ``RandomCrop``
+    through :class:`ClipTransformBroadcaster` draws the same window. A side shorter than the crop is kept whole
+    (pad afterwards with :class:`ClipPad`).
 
     Args:
         crop_size: ``(h, w)`` or an int.
         cat_max_ratio: the largest share one class may cover in the crop (1.0 = no constraint).
         ignore_index: label excluded from the class shares.
+        per_frame: draw a window per frame (each constrained by its own mask when labelled) instead of one per
+            clip. Every frame keeps its auxiliary images aligned and all windows have one size.
     """
 
-    def __init__(self, crop_size: Union[int, Sequence[int]], cat_max_ratio: float = 1.0, ignore_index: int = 255):
+    def __init__(self,
+                 crop_size: Union[int, Sequence[int]],
+                 cat_max_ratio: float = 1.0,
+                 ignore_index: int = 255,
+                 per_frame: bool = False):
         self.crop_size = _pair(crop_size, 'ClipRandomCrop.crop_size')
         if not 0 < cat_max_ratio <= 1:
             raise ValueError(f'ClipRandomCrop: cat_max_ratio must be in (0, 1], got {cat_max_ratio}')
         self.cat_max_ratio = cat_max_ratio
         self.ignore_index = ignore_index
+        self.per_frame = per_frame
 
-    def _random_window(self, h: int, w: int) -> Tuple[int, int, int, int]:
+    def _random_window(self, h: int, w: int) -> Window:
         ch, cw = self.crop_size
         y1 = np.random.randint(0, max(h - ch, 0) + 1)
         x1 = np.random.randint(0, max(w - cw, 0) + 1)
         return y1, y1 + min(ch, h), x1, x1 + min(cw, w)
 
-    def _reference_map(self, results: Dict) -> Optional[np.ndarray]:
-        maps = results.get('gt_seg_maps')
-        if maps is None:
+    def _is_labelled(self, results: Dict, t: int) -> bool:
+        labelled = results.get('frame_flags', {}).get('is_labeled')
+        if labelled is not None:
+            return bool(labelled[t])
+        return bool((results['gt_seg_maps'][t] != self.ignore_index).any())
+
+    def _reference(self, results: Dict, frames: Sequence[int]) -> Optional[np.ndarray]:
+        """The first labelled label map among ``frames`` (None without a constraint or a labelled frame)."""
+        if self.cat_max_ratio >= 1.0 or results.get('gt_seg_maps') is None:
             return None
-        labeled = results.get('frame_flags', {}).get('is_labeled')
-        for t, seg in enumerate(maps):
-            if (labeled[t] if labeled is not None else (seg != self.ignore_index).any()):
-                return seg
+        for t in frames:
+            if self._is_labelled(results, t):
+                return results['gt_seg_maps'][t]
         return None
 
-    def transform(self, results: Dict) -> Dict:
-        h, w = _clip_shape(results)
+    def _draw(self, h: int, w: int, ref: Optional[np.ndarray]) -> Window:
         window = self._random_window(h, w)
-        ref = self._reference_map(results) if self.cat_max_ratio < 1.0 else None
         if ref is not None:
             for _ in range(10):
                 y1, y2, x1, x2 = window
@@ -229,93 +297,62 @@ class ClipRandomCrop(BaseTransform):
                 if len(counts) > 1 and counts.max() / counts.sum() < self.cat_max_ratio:
                     break
                 window = self._random_window(h, w)
-        _crop_clip(results, *window)
+        return window
+
+    def transform(self, results: Dict) -> Dict:
+        h, w = _clip_shape(results)
+        num_frames = len(results['imgs'])
+        if self.per_frame:
+            windows = [self._draw(h, w, self._reference(results, [t])) for t in range(num_frames)]
+        else:
+            windows = [self._draw(h, w, self._reference(results, range(num_frames)))] * num_frames
+        _crop_clip(results, windows, 'ClipRandomCrop')
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(crop_size={self.crop_size}, cat_max_ratio={self.cat_max_ratio}, '
-                f'ignore_index={self.ignore_index})')
-
-
-@TRANSFORMS.register_module()
-class ClipCenterCrop(BaseTransform):
-    """Crop the central ``crop_size`` window of every frame, mask and Maskige (the official AVSS training
-    transform after a short-side resize to 224). A side shorter than the crop is kept whole.
-
-    Args:
-        crop_size: ``(h, w)`` or an int.
-    """
-
-    def __init__(self, crop_size: Union[int, Sequence[int]]):
-        self.crop_size = _pair(crop_size, 'ClipCenterCrop.crop_size')
-
-    def transform(self, results: Dict) -> Dict:
-        h, w = _clip_shape(results)
-        ch, cw = min(self.crop_size[0], h), min(self.crop_size[1], w)
-        y1, x1 = int(round((h - ch) / 2.0)), int(round((w - cw) / 2.0))
-        _crop_clip(results, y1, y1 + ch, x1, x1 + cw)
-        return results
-
-    def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(crop_size={self.crop_size})'
-
-
-@TRANSFORMS.register_module()
-class ClipRandomFlip(BaseTransform):
-    """Flip a whole clip (frames, masks, Maskiges) with probability ``prob``; one draw per clip.
-
-    Args:
-        prob: flip probability.
-        direction: ``'horizontal'`` or ``'vertical'``.
-    """
-
-    def __init__(self, prob: float = 0.5, direction: str = 'horizontal'):
-        if not 0 <= prob <= 1:
-            raise ValueError(f'ClipRandomFlip: prob must be in [0, 1], got {prob}')
-        if direction not in ('horizontal', 'vertical'):
-            raise ValueError(f"ClipRandomFlip: direction must be 'horizontal' or 'vertical', got {direction!r}")
-        self.prob = prob
-        self.direction = direction
-
-    def transform(self, results: Dict) -> Dict:
-        flip = bool(np.random.rand() < self.prob)
-        if flip:
-            flip_fn = lambda img: mmcv.imflip(img, direction=self.direction)  # noqa: E731
-            _map_clip(results, flip_fn, flip_fn)
-        results['flip'] = flip
-        results['flip_direction'] = self.direction if flip else None
-        return results
-
-    def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(prob={self.prob}, direction={self.direction!r})'
+                f'ignore_index={self.ignore_index}, per_frame={self.per_frame})')
 
 
 @TRANSFORMS.register_module()
 class ClipPhotoMetricDistortion(BaseTransform):
-    """SSD-style colour jitter with one draw per clip, applied identically to every real frame.
+    """SSD-style colour jitter of the real frames of a clip, drawn once per clip or once per frame.
 
     The operations and ranges are those of mmseg's ``PhotoMetricDistortion`` and detectron2's
     ``ColorAugSSDTransform`` (COMBO): brightness, contrast (before or after the HSV steps), saturation and
-    hue, each applied with probability 0.5. Frames are RGB. Padded frames stay zeros and Maskiges are not
-    touched (COMBO's mapper does jitter its Maskiges, but their colours are mask identities, not appearance).
-    Frames come out ``uint8`` (as mmseg's transform).
+    hue, each applied with probability 0.5. Frames are RGB and come out ``uint8``. Kept instead of mmseg's
+    transform, which differs in four ways: it draws inline, so through :class:`ClipTransformBroadcaster` every
+    frame gets its own draw even with ``share_random_params=True``; it reads frames as BGR (the hue turns the
+    other way on RGB frames); it converts to HSV and back once per HSV step (saturation and hue), rounding
+    twice; and it would jitter padded frames, which must stay zeros.
+
+    Auxiliary images are not jittered unless their key is listed in ``aux_image_keys`` (a Maskige's colours are
+    mask identities, not appearance; COMBO's mapper does jitter its Maskiges, each with its own draw: list
+    ``'maskige'`` with ``per_frame=True`` to reproduce that). Listed images must be RGB ``uint8``.
 
     Args:
         brightness_delta: brightness shift range ``[-d, d]``.
         contrast_range: contrast factor range.
         saturation_range: saturation factor range.
         hue_delta: hue shift range in OpenCV hue units (0..179).
+        per_frame: one draw per real frame, and a separate one for each of its listed auxiliary images, instead
+            of one draw for the whole clip (frames and listed auxiliary images alike).
+        aux_image_keys: auxiliary image keys to jitter as well (default none).
     """
 
     def __init__(self,
                  brightness_delta: int = 32,
                  contrast_range: Sequence[float] = (0.5, 1.5),
                  saturation_range: Sequence[float] = (0.5, 1.5),
-                 hue_delta: int = 18):
+                 hue_delta: int = 18,
+                 per_frame: bool = False,
+                 aux_image_keys: Sequence[str] = ()):
         self.brightness_delta = brightness_delta
         self.contrast_lower, self.contrast_upper = contrast_range
         self.saturation_lower, self.saturation_upper = saturation_range
         self.hue_delta = hue_delta
+        self.per_frame = per_frame
+        self.aux_image_keys = tuple(aux_image_keys)
 
     def draw_params(self) -> dict:
         """One random draw: ``None`` for an operation that is skipped."""
@@ -332,7 +369,7 @@ class ClipPhotoMetricDistortion(BaseTransform):
         return np.clip(img.astype(np.float32) * alpha + beta, 0, 255).astype(np.uint8)
 
     def apply(self, img: np.ndarray, params: dict) -> np.ndarray:
-        """Apply drawn ``params`` to one RGB frame ``[H, W, 3]``."""
+        """Apply drawn ``params`` to one RGB image ``[H, W, 3]``."""
         img = self._affine(img)
         if params['brightness'] is not None:
             img = self._affine(img, beta=params['brightness'])
@@ -349,35 +386,62 @@ class ClipPhotoMetricDistortion(BaseTransform):
             img = self._affine(img, alpha=params['contrast'])
         return img
 
+    def _listed_keys(self, results: Dict) -> List[str]:
+        declared = aux_image_keys(results, 'ClipPhotoMetricDistortion')
+        for key in self.aux_image_keys:
+            if key not in declared:
+                raise KeyError(f'ClipPhotoMetricDistortion: clip {results.get("clip_id")} declares no auxiliary '
+                               f'image key {key!r} (declared: {declared})')
+            bad = [img.shape for img in results[key] if img.ndim != 3 or img.shape[2] != 3]
+            if bad:
+                raise ValueError(f'ClipPhotoMetricDistortion: auxiliary images {key!r} of clip '
+                                 f'{results.get("clip_id")} are not RGB (shapes {bad[:3]}); colour jitter needs 3 '
+                                 'channels')
+        return list(self.aux_image_keys)
+
     def transform(self, results: Dict) -> Dict:
-        params = self.draw_params()
-        padded = results.get('frame_flags', {}).get('is_padded', [False] * len(results['imgs']))
-        results['imgs'] = [
-            img.astype(np.uint8) if is_pad else self.apply(img, params)
-            for img, is_pad in zip(results['imgs'], padded)
-        ]
+        keys = self._listed_keys(results)
+        padded = _frame_flag(results, 'is_padded')
+        num_frames = len(results['imgs'])
+        if self.per_frame:
+            # frame t's draw, then one per listed auxiliary key, in that order (padded frames draw nothing)
+            draws = [None if padded[t] else [self.draw_params() for _ in range(1 + len(keys))]
+                     for t in range(num_frames)]
+        else:
+            params = self.draw_params()
+            draws = [None if padded[t] else [params] * (1 + len(keys)) for t in range(num_frames)]
+        results['imgs'] = [img.astype(np.uint8) if draws[t] is None else self.apply(img, draws[t][0])
+                           for t, img in enumerate(results['imgs'])]
+        for k, key in enumerate(keys, start=1):
+            results[key] = [img if draws[t] is None else self.apply(img, draws[t][k])
+                            for t, img in enumerate(results[key])]
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(brightness_delta={self.brightness_delta}, contrast_range='
                 f'({self.contrast_lower}, {self.contrast_upper}), saturation_range=({self.saturation_lower}, '
-                f'{self.saturation_upper}), hue_delta={self.hue_delta})')
+                f'{self.saturation_upper}), hue_delta={self.hue_delta}, per_frame={self.per_frame}, '
+                f'aux_image_keys={self.aux_image_keys})')
 
 
 @TRANSFORMS.register_module()
 class ClipPad(BaseTransform):
-    """Pad every frame, mask and Maskige of a clip at the bottom/right to a fixed size or a size multiple.
+    """Pad every frame, label map and auxiliary image of a clip at the bottom/right to a fixed size or a size
+    multiple.
 
     A training transform (COMBO pads its 224 crops, images with 128 and labels with 255): mmseg's
     ``postprocess_result`` only removes the padding the data preprocessor adds, so test pipelines should resize
-    to the network size instead of padding.
+    to the network size instead of padding. Kept instead of mmcv's ``Pad`` (same pixels otherwise), which leaves
+    an image larger than ``size`` as it is without a word, takes ``size`` as ``(w, h)`` and has no padding value
+    per auxiliary key.
 
     Args:
         size: ``(h, w)`` (or int) to pad to; the clip must not be larger.
         size_divisor: pad each side up to a multiple of this instead.
         pad_val: frame padding value (0; COMBO: 128).
         seg_pad_val: label padding value (ignore index).
-        maskige_pad_val: Maskige padding value (default: ``pad_val``, as COMBO pads Maskiges like images).
+        aux_pad_val: ``{key: value}`` for auxiliary images; a key not listed is padded with ``pad_val`` (as
+            COMBO pads Maskiges like images).
     """
 
     def __init__(self,
@@ -385,14 +449,14 @@ class ClipPad(BaseTransform):
                  size_divisor: Optional[int] = None,
                  pad_val: Union[int, float] = 0,
                  seg_pad_val: int = 255,
-                 maskige_pad_val: Optional[Union[int, float]] = None):
+                 aux_pad_val: Optional[Mapping[str, Union[int, float]]] = None):
         if (size is None) == (size_divisor is None):
             raise ValueError('ClipPad: give exactly one of size and size_divisor')
         self.size = None if size is None else _pair(size, 'ClipPad.size')
         self.size_divisor = size_divisor
         self.pad_val = pad_val
         self.seg_pad_val = seg_pad_val
-        self.maskige_pad_val = pad_val if maskige_pad_val is None else maskige_pad_val
+        self.aux_pad_val = dict(aux_pad_val or {})
 
     def transform(self, results: Dict) -> Dict:
         h, w = _clip_shape(results)
@@ -405,16 +469,18 @@ class ClipPad(BaseTransform):
             d = self.size_divisor
             out_h, out_w = -(-h // d) * d, -(-w // d) * d
         if (out_h, out_w) != (h, w):
-            shape = (out_h, out_w)
 
-            def pad(arr, value):
-                # cv2 reads a scalar border value as (v, 0, 0, 0): give every channel the value
-                if arr.ndim == 3 and isinstance(value, (int, float)):
-                    value = (value, ) * arr.shape[2]
-                return mmcv.impad(arr, shape=shape, pad_val=value)
+            def padder(value):
 
-            _map_clip(results, lambda img: pad(img, self.pad_val), lambda seg: pad(seg, self.seg_pad_val),
-                      lambda m: pad(m, self.maskige_pad_val))
+                def pad(arr, t):
+                    # cv2 reads a scalar border value as (v, 0, 0, 0): give every channel the value
+                    fill = (value, ) * arr.shape[2] if arr.ndim == 3 and isinstance(value, (int, float)) else value
+                    return mmcv.impad(arr, shape=(out_h, out_w), pad_val=fill)
+
+                return pad
+
+            _map_clip(results, padder(self.pad_val), padder(self.seg_pad_val),
+                      {key: padder(value) for key, value in self.aux_pad_val.items()}, 'ClipPad')
         results['img_shape'] = (out_h, out_w)
         results['pad_shape'] = (out_h, out_w)
         results['pad_fixed_size'] = self.size
@@ -423,7 +489,7 @@ class ClipPad(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(size={self.size}, size_divisor={self.size_divisor}, '
-                f'pad_val={self.pad_val}, seg_pad_val={self.seg_pad_val})')
+                f'pad_val={self.pad_val}, seg_pad_val={self.seg_pad_val}, aux_pad_val={self.aux_pad_val})')
 
 
 @TRANSFORMS.register_module()
@@ -433,12 +499,10 @@ class ClipSelectLabelledFrames(BaseTransform):
     In S4 training only frame 1 of 5 carries a mask, so a model without temporal terms in its loss spends 4/5 of
     its compute on frames that get no supervision. This transform trades TPAVI's temporal context during
     training for a 5x cheaper step; the official recipes (and the quickstart) keep all frames.
-    Place it after the loaders; it slices every per-frame key (``imgs``, ``gt_seg_maps``, ``maskiges``,
-    ``img_paths``, ``seg_map_paths``, ``audio`` ``[T, ...]`` and the ``frame_flags`` lists) and sets
-    ``num_frames``.
+    Place it after the loaders; it slices every per-frame key (``imgs``, ``gt_seg_maps``, ``img_paths``,
+    ``seg_map_paths``, each auxiliary image key and its ``{key}_paths``, ``audio`` ``[T, ...]`` and the
+    ``frame_flags`` lists) and sets ``num_frames``.
     """
-
-    PER_FRAME_KEYS = ('imgs', 'gt_seg_maps', 'maskiges', 'img_paths', 'seg_map_paths')
 
     def transform(self, results: Dict) -> Dict:
         flags = results.get('frame_flags')
@@ -448,7 +512,8 @@ class ClipSelectLabelledFrames(BaseTransform):
         if not keep:
             raise ValueError(f'ClipSelectLabelledFrames: clip {results.get("clip_id")} has no labelled frame')
         num_frames = len(flags['is_labeled'])
-        for key in self.PER_FRAME_KEYS:
+        aux = list(results.get('aux_image_keys', ()))
+        for key in (*PER_FRAME_KEYS, *aux, *(f'{k}_paths' for k in aux)):
             if results.get(key) is not None:
                 if len(results[key]) != num_frames:
                     raise ValueError(f'ClipSelectLabelledFrames: clip {results.get("clip_id")}: {key} has '

@@ -20,7 +20,7 @@ train_pipeline = [
         sample_style='choice'),
     dict(type='ClipRandomCrop', crop_size=crop_size, cat_max_ratio=1.0, ignore_index=255),
     dict(type='ClipPhotoMetricDistortion'),
-    dict(type='ClipRandomFlip', prob=0.5),
+    dict(type='ClipTransformBroadcaster', transforms=[dict(type='RandomFlip', prob=0.5)]),
     dict(type='ClipPad', size=crop_size, pad_val=128, seg_pad_val=255),
     dict(type='PackAVSInputs'),
 ]

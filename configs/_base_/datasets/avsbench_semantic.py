@@ -11,7 +11,7 @@ train_pipeline = [
     dict(type='LoadClipAnnotations'),
     dict(type='LoadClipAudio'),
     dict(type='ClipRandomResize', short_edge_lengths=[224], max_long_edge=None),
-    dict(type='ClipCenterCrop', crop_size=crop_size),
+    dict(type='ClipTransformBroadcaster', transforms=[dict(type='CenterCrop', crop_size=crop_size[::-1])]),  # (w, h)
     dict(type='PackAVSInputs'),
 ]
 # Val/test: plain 224x224 resize, masks nearest-resized with the frames and scored at 224x224 (official).

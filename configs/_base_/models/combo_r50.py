@@ -24,6 +24,7 @@ data_preprocessor = dict(
     pad_val=0,
     seg_pad_val=255,
     size=(224, 224),  # training crops are padded to 224 (COMBO's mapper pads smaller crops)
+    aux_image_keys=('maskige', ),  # normalised and padded like the frames, for the Siam-Encoder
     test_cfg=dict(size_divisor=32))
 model = dict(
     type='AudioVisualSegmentor',

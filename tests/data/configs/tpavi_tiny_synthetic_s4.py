@@ -12,7 +12,7 @@ train_pipeline = [
     dict(type='LoadClipAnnotations'),
     dict(type='LoadClipAudio'),
     dict(type='ClipResize', scale=size, keep_ratio=False),
-    dict(type='ClipRandomFlip', prob=0.5),
+    dict(type='ClipTransformBroadcaster', transforms=[dict(type='RandomFlip', prob=0.5)]),
     dict(type='PackAVSInputs'),
 ]
 test_pipeline = [
