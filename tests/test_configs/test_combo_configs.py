@@ -61,7 +61,7 @@ def _flatten(value, prefix=''):
 def _shrink(model):
     """Same structure and switches, tiny sizes (CPU)."""
     inner = model.backbone.backbone
-    if 'PyramidVisionTransformerV2' in inner.type:
+    if 'PyramidVisionTransformerV2' in inner.type or inner.type == 'PVTv2':  # PVTv2: mmdet's, official LN eps
         inner.update(embed_dims=16, num_layers=[1, 1, 1, 1], num_heads=[1, 2, 4, 8], init_cfg=None)
     else:
         inner.update(depth=18, stem_channels=16, base_channels=16, init_cfg=None)
@@ -117,7 +117,8 @@ def test_top_level_configs_follow_the_official_recipe(name):
     assert (head.loss_cls.loss_weight, head.loss_mask.loss_weight, head.loss_dice.loss_weight) == (2.0, 5.0, 5.0)
 
     model = MODELS.build(_shrink(cfg.model))
-    assert type(model).__name__ == 'COMBOSegmentor' and model.decode_head.num_classes == num_classes
+    assert type(model).__name__ == 'AudioVisualSegmentor' and model.backbone_extra_inputs == ('maskige', )
+    assert model.decode_head.num_classes == num_classes
     assert model.backbone.maskige_encoder is not model.backbone.image_encoder
 
 
@@ -182,7 +183,7 @@ def test_quickstart_config_keeps_the_combo_structure():
         types = [t['type'] for t in _flatten_get(cfg, path)]
         assert types[types.index('LoadClipFrames') + 1] == 'LoadClipMaskige', (path, types)
     model = MODELS.build(cfg.model)
-    assert type(model).__name__ == 'COMBOSegmentor'
+    assert type(model).__name__ == 'AudioVisualSegmentor' and model.backbone_extra_inputs == ('maskige', )
     assert model.backbone.maskige_encoder is not model.backbone.image_encoder
     assert model.backbone.gates[0].gate_type == 'se' and model.decode_head.fusion.mode == 'bilateral'
     assert model.decode_head.query_fuse == 'add' and hasattr(model.decode_head, 'query_feat')

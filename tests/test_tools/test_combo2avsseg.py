@@ -11,6 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from avsseg.structures import AVFeatures
+
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 PR = 'sem_seg_head.predictor.'
 CONVERTER = osp.join(REPO, 'tools', 'model_converters', 'combo2avsseg.py')
@@ -286,7 +288,8 @@ def test_fusion_computes_the_official_bfm(converted):
     # gammas are 1e-4 in a fresh model; the fake checkpoint's random ones make every path visible
     expected_v, expected_a = _official_bfm(official, fusion, feat, audio)
     with torch.no_grad():
-        (got_v, ), got_a = fusion((feat, ), audio)
+        fused = fusion(AVFeatures((feat, ), audio=audio, num_frames=2))
+    (got_v, ), got_a = fused, fused.audio
     torch.testing.assert_close(got_v, expected_v, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(got_a, expected_a, rtol=1e-4, atol=1e-5)
 
@@ -328,7 +331,7 @@ def test_converted_model_runs(converted):
     model = converted['model']
     with torch.no_grad():
         feats = model.backbone(torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64))
-        cls, masks = model.decode_head(feats, torch.randn(2, AUDIO), 2)
+        cls, masks = model.decode_head(AVFeatures(feats, audio=torch.randn(2, AUDIO), num_frames=2))
     assert cls[-1].shape == (2, QUERIES, CLASSES + 1) and masks[-1].shape == (2, QUERIES, 16, 16)
     assert all(torch.isfinite(t).all() for t in cls + masks)
 

@@ -5,6 +5,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from avsseg.models.decode_heads import AVSBenchHead
+from avsseg.structures import AVFeatures
 
 C = 8
 H = W = 32
@@ -25,9 +26,12 @@ def _head(out_channels=1, **kwargs):
     return AVSBenchHead(**cfg)
 
 
-def _feats(rows, seed=0):
+def _feats(rows, seed=0, num_frames=3, tpavi_audio=None):
+    """The neck's bundle: fused levels (finest first) and, for the AVM loss, the per-stage projected audio."""
     g = torch.Generator().manual_seed(seed)
-    return [torch.randn(rows, C, s, s, generator=g) for s in LEVEL_SIZES]
+    visual = [torch.randn(rows, C, s, s, generator=g) for s in LEVEL_SIZES]
+    extras = dict(tpavi_audio=tpavi_audio) if tpavi_audio is not None else None
+    return AVFeatures(visual, audio=torch.randn(rows, 5, generator=g), num_frames=num_frames, extras=extras)
 
 
 def _samples(labels, labeled, num_frames):
@@ -46,11 +50,16 @@ def test_forward_and_predict_shapes(out_channels):
     torch.manual_seed(0)
     head = _head(out_channels)
     feats = _feats(6)
-    logits = head(feats, None, 3)
+    logits = head(feats)
     assert logits.shape == (6, out_channels, H, W)
+    # a plain tuple of levels decodes the same: the head reads no audio
+    torch.testing.assert_close(head(tuple(feats)), logits)
     metas = [dict(num_frames=3, batch_input_shape=(H + 8, W + 8), pad_shape=(H + 8, W + 8), img_shape=(H, W))] * 6
-    pred = head.predict(feats, None, metas, None)
+    pred = head.predict(feats, metas, None)
     assert pred.shape == (6, out_channels, H + 8, W + 8)
+    torch.testing.assert_close(pred[..., :H, :W].shape, logits.shape)
+    unpadded = [dict(m, batch_input_shape=(H, W), pad_shape=(H, W)) for m in metas]
+    torch.testing.assert_close(head.predict(feats, unpadded, None), logits)
 
 
 def test_structure_follows_official_widths():
@@ -74,10 +83,10 @@ def test_binary_loss_matches_masked_per_frame_bce_and_skips_unlabelled():
     labels = [torch.randint(0, 2, (H, W)) for _ in range(6)]
     labels[1][:4] = 255  # ignored pixels (crop padding)
     labeled = [True, True, False, True, False, False]
-    losses = head.loss(feats, None, _samples(labels, labeled, 3), None)
+    losses = head.loss(feats, _samples(labels, labeled, 3), None)
     assert set(losses) == {'loss_bce', 'acc_seg'}
 
-    logits = head(feats, None, 3).squeeze(1)
+    logits = head(feats).squeeze(1)
     expected = []
     for i in (0, 1, 3):
         valid = labels[i] != 255
@@ -89,23 +98,23 @@ def test_binary_loss_matches_masked_per_frame_bce_and_skips_unlabelled():
     labels2 = [lab.clone() for lab in labels]
     for i in (2, 4, 5):
         labels2[i] = 1 - labels2[i]
-    losses2 = head.loss(feats, None, _samples(labels2, labeled, 3), None)
+    losses2 = head.loss(feats, _samples(labels2, labeled, 3), None)
     torch.testing.assert_close(losses['loss_bce'], losses2['loss_bce'])
     # ... while changing a labelled frame does
     labels2[3] = 1 - labels2[3]
-    losses3 = head.loss(feats, None, _samples(labels2, labeled, 3), None)
+    losses3 = head.loss(feats, _samples(labels2, labeled, 3), None)
     assert not torch.allclose(losses['loss_bce'], losses3['loss_bce'])
 
 
 def test_multiclass_loss_is_per_frame_ce_averaged_over_labelled_frames():
     torch.manual_seed(0)
     head = _head(71)
-    feats = _feats(4)
+    feats = _feats(4, num_frames=2)
     labels = [torch.randint(0, 71, (H, W)) for _ in range(4)]
     labels[0][: H // 2] = 255  # half the frame ignored: per-frame mean differs from a global pixel mean
     labeled = [True, True, False, False]
-    losses = head.loss(feats, None, _samples(labels, labeled, 2), None)
-    logits = head(feats, None, 2)
+    losses = head.loss(feats, _samples(labels, labeled, 2), None)
+    logits = head(feats)
     per_frame = [F.cross_entropy(logits[i:i + 1], labels[i][None], ignore_index=255) for i in (0, 1)]
     torch.testing.assert_close(losses['loss_ce'], torch.stack(per_frame).mean())
     assert 0 <= losses['acc_seg'].item() <= 100
@@ -114,9 +123,11 @@ def test_multiclass_loss_is_per_frame_ce_averaged_over_labelled_frames():
 def test_loss_backpropagates():
     torch.manual_seed(0)
     head = _head(1)
-    feats = [f.requires_grad_() for f in _feats(3)]
+    feats = _feats(3)
+    for f in feats:
+        f.requires_grad_()
     labels = [torch.randint(0, 2, (H, W)) for _ in range(3)]
-    losses = head.loss(feats, None, _samples(labels, [True, False, False], 3), None)
+    losses = head.loss(feats, _samples(labels, [True, False, False], 3), None)
     losses['loss_bce'].backward()
     assert all(f.grad is not None and f.grad.abs().sum() > 0 for f in feats)
     assert head.conv_seg.weight.grad.abs().sum() > 0
@@ -126,21 +137,30 @@ def test_loss_backpropagates():
 def test_avm_loss_wired_on_labelled_frames():
     torch.manual_seed(0)
     head = _head(1, loss_avm=dict(type='AudioVisualMatchingLoss', stages=(0, 1, 2, 3), loss_weight=0.5))
-    feats = _feats(6)
     audio = tuple(torch.randn(6, C) for _ in range(4))
+    feats = _feats(6, tpavi_audio=audio)
     labels = [torch.randint(0, 2, (H, W)) for _ in range(6)]
     labeled = [True, True, True, True, False, True]
-    losses = head.loss(feats, audio, _samples(labels, labeled, 3), None)
+    losses = head.loss(feats, _samples(labels, labeled, 3), None)
     assert set(losses) == {'loss_bce', 'acc_seg', 'loss_avm'}
-    expected = head.loss_avm(head(feats, audio, 3), feats, audio, torch.tensor(labeled, dtype=torch.float))
+    # the official decoder's in-place ReLUs leave relu(map) in the map list its AVM loss reads
+    relu_maps = [F.relu(f) for f in feats]
+    expected = head.loss_avm(head(feats), relu_maps, audio, torch.tensor(labeled, dtype=torch.float))
     torch.testing.assert_close(losses['loss_avm'], expected)
-    # the unlabelled frame's audio is not used
+    # the unlabelled frame's audio is not used (a constant shift would vanish in the loss's softmax)
     audio2 = tuple(a.clone() for a in audio)
-    audio2[0][4] += 10
-    losses2 = head.loss(feats, audio2, _samples(labels, labeled, 3), None)
+    audio2[0][4] = torch.randn(C) * 10
+    losses2 = head.loss(feats.replace(extras=dict(tpavi_audio=audio2)), _samples(labels, labeled, 3), None)
     torch.testing.assert_close(losses['loss_avm'], losses2['loss_avm'])
+    # ... a labelled frame's audio is
+    audio2[0][3] = torch.randn(C) * 10
+    losses3 = head.loss(feats.replace(extras=dict(tpavi_audio=audio2)), _samples(labels, labeled, 3), None)
+    assert not torch.allclose(losses['loss_avm'], losses3['loss_avm'])
+    # the AVM loss reads the neck's per-stage audio; a bundle without it (no TPAVINeck) is an error
     with pytest.raises(ValueError, match='loss_avm'):
-        head.loss(feats, torch.randn(6, C), _samples(labels, labeled, 3), None)
+        head.loss(feats.replace(extras={}), _samples(labels, labeled, 3), None)
+    with pytest.raises(ValueError, match='loss_avm'):
+        head.loss(tuple(feats), _samples(labels, labeled, 3), None)
 
 
 def test_bad_inputs_raise():
@@ -148,11 +168,15 @@ def test_bad_inputs_raise():
     feats = _feats(3)
     labels = [torch.randint(0, 2, (H, W)) for _ in range(3)]
     with pytest.raises(ValueError, match='is_labeled'):
-        head.loss(feats, None, _samples(labels, [False] * 3, 3), None)
+        head.loss(feats, _samples(labels, [False] * 3, 3), None)
     labels[0][0, 0] = 7
     with pytest.raises(ValueError, match='out of range'):
-        head.loss(feats, None, _samples(labels, [True, False, False], 3), None)
+        head.loss(feats, _samples(labels, [True, False, False], 3), None)
     with pytest.raises(ValueError, match='levels'):
-        head(feats[:3], None, 3)
+        head(feats.replace(visual=feats[:3]))
+    with pytest.raises(ValueError, match='level 1 must be'):
+        head(feats.replace(visual=[feats[0], feats[1][:, :4]] + list(feats[2:])))
+    with pytest.raises(ValueError, match='2 data samples'):
+        head.loss(feats, _samples(labels[:2], [True, True], 2), None)
     with pytest.raises(TypeError, match='in_channels'):
         _head(1, in_channels=[8, 8, 8, 8])

@@ -1,84 +1,28 @@
-import os.path as osp
-
 import pytest
 import torch
 from mmengine.config import Config, ConfigDict
-from mmengine.structures import PixelData
-from mmseg.structures import SegDataSample
+from tiny_mask2former import BASE, SIZE, build_head, feats, samples, seeded_loss
 
+from avsseg.models.decode_heads import AudioQueryMask2FormerHead, COMBOHead
 from avsseg.registry import MODELS
 
-BASE = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', '_base_', 'models', 'combo_r50.py')
-IN_CHANNELS = [8, 16, 32, 64]
-AUDIO = 16
-SIZE = 32  # input size; mask predictions at SIZE / 4
 
-
-def tiny_head_cfg(**overrides):
-    """COMBOHead of configs/_base_/models/combo_r50.py shrunk for CPU tests (same structure, small dims)."""
-    head = Config.fromfile(BASE).model.decode_head
-    head.update(in_channels=IN_CHANNELS, feat_channels=32, out_channels=32, num_queries=4, audio_channels=AUDIO,
-                audio_mlp_channels=32)
-    pd = head.pixel_decoder
-    pd.norm_cfg = dict(type='GN', num_groups=8)
-    pd.encoder.num_layers = 1
-    pd.encoder.layer_cfg.self_attn_cfg.update(embed_dims=32, num_heads=4, num_points=2)
-    pd.encoder.layer_cfg.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
-    pd.positional_encoding = dict(num_feats=16, normalize=True)
-    head.positional_encoding = dict(num_feats=16, normalize=True)
-    td = head.transformer_decoder
-    td.num_layers = 3
-    td.layer_cfg.self_attn_cfg.update(embed_dims=32, num_heads=4)
-    td.layer_cfg.cross_attn_cfg.update(embed_dims=32, num_heads=4)
-    td.layer_cfg.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
-    head.fusion.update(embed_dims=32, num_heads=4)
-    head.train_cfg.num_points = 64
-    head.update(overrides)
-    return ConfigDict(head)
-
-
-def build_head(**overrides):
-    torch.manual_seed(0)
-    head = MODELS.build(tiny_head_cfg(**overrides))
-    head.init_weights()
-    return head
-
-
-def feats(num, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    visual = tuple(torch.randn(num, c, SIZE // s, SIZE // s, generator=g) for c, s in zip(IN_CHANNELS, [4, 8, 16, 32]))
-    return visual, torch.randn(num, AUDIO, generator=g)
-
-
-def samples(batch, frames, labeled=None, padded=None, seed=0, num_classes=2):
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for b in range(batch):
-        for t in range(frames):
-            gt = torch.randint(0, num_classes, (1, SIZE, SIZE), generator=g)
-            gt[:, :4] = 255
-            s = SegDataSample(gt_sem_seg=PixelData(data=gt))
-            s.set_metainfo(
-                dict(num_frames=frames, frame_idx=t, img_shape=(SIZE, SIZE), pad_shape=(SIZE, SIZE),
-                     ori_shape=(SIZE, SIZE), batch_input_shape=(SIZE, SIZE),
-                     is_labeled=True if labeled is None else bool(labeled[t]),
-                     is_padded=False if padded is None else bool(padded[b * frames + t])))
-            out.append(s)
-    return out
-
-
-def _seeded_loss(head, visual, audio, data_samples, seed=0):
-    torch.manual_seed(seed)
-    return head.loss(visual, audio, data_samples, None)
+def test_is_the_shared_decoder_with_combo_hooks():
+    """COMBO adds only its hooks; the decoder loop, the losses on labelled frames and the inference are shared."""
+    assert issubclass(COMBOHead, AudioQueryMask2FormerHead)
+    for name in ('forward', 'decode', 'loss', 'predict', 'predict_by_feat', 'decoder_layer_forward'):
+        assert getattr(COMBOHead, name) is getattr(AudioQueryMask2FormerHead, name), name
+    for name in ('fuse_pixel_features', 'init_queries', 'extra_losses'):
+        assert getattr(COMBOHead, name) is not getattr(AudioQueryMask2FormerHead, name), name
 
 
 def test_forward_shapes_and_loss_keys():
     head = build_head()
-    visual, audio = feats(6)
-    cls_list, mask_list = head(visual, audio, 3)
+    inputs = feats(6, num_frames=3)
+    cls_list, mask_list = head(inputs)
     assert len(cls_list) == len(mask_list) == 4  # initial queries + 3 layers
     assert cls_list[-1].shape == (6, 4, 3) and mask_list[-1].shape == (6, 4, SIZE // 4, SIZE // 4)
-    losses = _seeded_loss(head, visual, audio, samples(2, 3))
+    losses = seeded_loss(head, inputs, samples(2, 3))
     expected = {'loss_cls', 'loss_mask', 'loss_dice'}
     expected |= {f'd{i}.{k}' for i in range(3) for k in ('loss_cls', 'loss_mask', 'loss_dice', 'loss_ada')}
     assert set(losses) == expected  # loss_ada on every prediction but the last (official intermediate layers)
@@ -91,29 +35,29 @@ def test_forward_shapes_and_loss_keys():
 def test_s4_supervision_uses_labelled_frames_and_ada_uses_all_frames():
     head = build_head()
     head.eval()  # no dropout: passes are comparable
-    visual, audio = feats(6)
+    inputs = feats(6, num_frames=3)
     labeled = [True, False, False]  # S4 training: only frame 1 has a mask
     s1 = samples(2, 3, labeled, seed=1)
     s2 = samples(2, 3, labeled, seed=2)  # other masks on every frame
     s_unlabelled_changed = samples(2, 3, labeled, seed=2)
     for i in (0, 3):  # same masks on the labelled frames, other masks on the unlabelled ones
         s_unlabelled_changed[i].gt_sem_seg = s1[i].gt_sem_seg
-    base = _seeded_loss(head, visual, audio, s1)
-    same_labelled = _seeded_loss(head, visual, audio, s_unlabelled_changed)
-    other_labelled = _seeded_loss(head, visual, audio, s2)
+    base = seeded_loss(head, inputs, s1)
+    same_labelled = seeded_loss(head, inputs, s_unlabelled_changed)
+    other_labelled = seeded_loss(head, inputs, s2)
     supervised = [k for k in base if 'loss_ada' not in k]
     for k in base:
         torch.testing.assert_close(base[k], same_labelled[k])
     assert any(not torch.allclose(base[k], other_labelled[k]) for k in supervised)
 
     # the inter-frame loss sees frames 2 and 3: their features change it and receive its gradient
-    visual2 = tuple(v.clone() for v in visual)
+    visual2 = tuple(v.clone() for v in inputs)
     for v in visual2:
         v[2] = torch.randn_like(v[2])
-    moved = _seeded_loss(head, visual2, audio, s1)
+    moved = seeded_loss(head, inputs.replace(visual=visual2), s1)
     assert not torch.allclose(base['d0.loss_ada'], moved['d0.loss_ada'])
-    leaf = visual[0].clone().requires_grad_(True)
-    losses = _seeded_loss(head, (leaf, ) + visual[1:], audio, s1)
+    leaf = inputs[0].clone().requires_grad_(True)
+    losses = seeded_loss(head, inputs.replace(visual=(leaf, ) + inputs[1:]), s1)
     sum(v for k, v in losses.items() if 'loss_ada' in k).backward(retain_graph=True)
     assert leaf.grad[[1, 2, 4, 5]].abs().sum() > 0
     # frames are decoded independently, so the supervised losses give unlabelled frames no gradient
@@ -133,20 +77,19 @@ def test_supervised_losses_see_only_labelled_frames(monkeypatch):
         return original(cls_scores, mask_preds, gt_instances, metas)
 
     monkeypatch.setattr(head, 'loss_by_feat', spy)
-    visual, audio = feats(6)
-    _seeded_loss(head, visual, audio, samples(2, 3, [True, False, True]))
+    seeded_loss(head, feats(6, num_frames=3), samples(2, 3, [True, False, True]))
     assert seen == dict(n=4, frames=[0, 2, 0, 2])
 
 
 def test_padded_frames_are_left_out_of_the_inter_frame_loss():
     head = build_head()
     head.eval()
-    visual, audio = feats(6)
+    inputs = feats(6, num_frames=3)
     padded = [False, False, True, False, True, True]
     data_samples = samples(2, 3, padded=padded)
-    losses = _seeded_loss(head, visual, audio, data_samples)
+    losses = seeded_loss(head, inputs, data_samples)
     with torch.no_grad():
-        _, mask_list = head(visual, audio, 3)
+        _, mask_list = head(inputs)
     valid = ~torch.tensor(padded)
     for i in range(3):
         torch.testing.assert_close(losses[f'd{i}.loss_ada'], head.loss_ada(mask_list[i], 3, valid))
@@ -156,15 +99,28 @@ def test_padded_frames_are_left_out_of_the_inter_frame_loss():
     torch.testing.assert_close(losses['d0.loss_ada'], 10.0 * dissim * torch.exp(-dissim), rtol=1e-4, atol=1e-6)
 
 
+def test_inter_frame_loss_reads_the_clip_length_from_the_bundle():
+    head = build_head()
+    head.eval()
+    inputs = feats(6, num_frames=3)
+    with torch.no_grad():
+        _, mask_list = head(inputs)
+        as_two_clips = seeded_loss(head, inputs, samples(2, 3))
+        as_three_clips = seeded_loss(head, inputs.replace(num_frames=2), samples(2, 3))
+    torch.testing.assert_close(as_two_clips['d0.loss_ada'], head.loss_ada(mask_list[0], 3))
+    torch.testing.assert_close(as_three_clips['d0.loss_ada'], head.loss_ada(mask_list[0], 2))
+    assert not torch.allclose(as_two_clips['d0.loss_ada'], as_three_clips['d0.loss_ada'])
+
+
 @pytest.mark.parametrize('query_fuse', ['add', 'all'])
 def test_audio_queries(query_fuse):
     head = build_head(query_fuse=query_fuse, fusion=None)
     head.eval()
     assert hasattr(head, 'query_feat') == (query_fuse == 'add')
-    visual, audio = feats(2)
+    inputs = feats(2, num_frames=1)
     with torch.no_grad():
-        cls_list, mask_list = head(visual, audio, 1)
-        audio_query = head.audio_mlp(audio)[:, None]  # [N, 1, C]
+        cls_list, mask_list = head(inputs)
+        audio_query = head.audio_mlp(inputs.audio)[:, None]  # [N, 1, C]
         queries = audio_query + head.query_feat.weight[None] if query_fuse == 'add' else audio_query.expand(-1, 4, -1)
         expected_cls = head.cls_embed(head.transformer_decoder.post_norm(queries))
     torch.testing.assert_close(cls_list[0], expected_cls)
@@ -172,8 +128,25 @@ def test_audio_queries(query_fuse):
     same = torch.allclose(cls_list[0][:, 0], cls_list[0][:, 1])
     assert same == (query_fuse == 'all')
     with torch.no_grad():
-        other = head(visual, audio + 1.0, 1)[0][-1]
+        other = head(inputs.replace(audio=inputs.audio + 1.0))[0][-1]
     assert not torch.allclose(other, cls_list[-1])
+
+
+def test_queries_are_made_from_the_fused_audio():
+    """BFM runs in fuse_pixel_features; the audio it fuses is what init_queries turns into queries."""
+    head = build_head()
+    head.eval()
+    with torch.no_grad():  # a visible audio update
+        head.fusion.gamma_a.fill_(1.0)
+    inputs = feats(2, num_frames=2)
+    with torch.no_grad():
+        cls_list, _, fused = head.decode(inputs)
+        mask_features, _ = head.pixel_decoder(list(inputs))
+        expected = head.fusion(inputs.replace(visual=(mask_features, )))
+        queries = head.audio_mlp(expected.audio)[:, None] + head.query_feat.weight[None]
+    torch.testing.assert_close(fused.audio, expected.audio)
+    assert not torch.allclose(fused.audio, inputs.audio) and len(fused) == 4  # the levels are not replaced
+    torch.testing.assert_close(cls_list[0], head.cls_embed(head.transformer_decoder.post_norm(queries)))
 
 
 def test_audio_mlp_is_the_official_shape_and_fusion_config():
@@ -196,11 +169,11 @@ def test_fusion_none_builds_no_fusion_parameters():
 def test_predict_is_mask2former_semantic_inference():
     head = build_head()
     head.eval()
-    visual, audio = feats(4)
+    inputs = feats(4, num_frames=2)
     metas = [s.metainfo for s in samples(2, 2)]
     with torch.no_grad():
-        seg = head.predict(visual, audio, metas, None)
-        cls_list, mask_list = head(visual, audio, 2)
+        seg = head.predict(inputs, metas, None)
+        cls_list, mask_list = head(inputs)
     assert seg.shape == (4, 2, SIZE, SIZE)
     masks = torch.nn.functional.interpolate(mask_list[-1], size=(SIZE, SIZE), mode='bilinear', align_corners=False)
     expected = torch.einsum('bqc,bqhw->bchw', cls_list[-1].softmax(-1)[..., :-1], masks.sigmoid())
@@ -210,16 +183,16 @@ def test_predict_is_mask2former_semantic_inference():
 
 def test_custom_ada_layers_and_gradient_checkpointing():
     head = build_head(ada_loss_layers=[0, 3])
-    visual, audio = feats(4)
-    losses = _seeded_loss(head, visual, audio, samples(2, 2))
+    inputs = feats(4, num_frames=2)
+    losses = seeded_loss(head, inputs, samples(2, 2))
     assert {k for k in losses if 'loss_ada' in k} == {'d0.loss_ada', 'loss_ada'}
 
     head.eval()  # compare with and without checkpointing on the same (dropout-free) computation
-    ref = _seeded_loss(head, visual, audio, samples(2, 2))
+    ref = seeded_loss(head, inputs, samples(2, 2))
     head.with_cp = True
     head.train()
     head.fusion.eval()  # keep the BFM dropout off so eval/train passes match
-    ckpt = _seeded_loss(head, visual, audio, samples(2, 2))
+    ckpt = seeded_loss(head, inputs, samples(2, 2))
     for k in ref:
         torch.testing.assert_close(ref[k], ckpt[k])
     sum(ckpt.values()).backward()
@@ -228,13 +201,15 @@ def test_custom_ada_layers_and_gradient_checkpointing():
 
 def test_bad_inputs_raise():
     head = build_head()
-    visual, audio = feats(4)
-    with pytest.raises(ValueError, match='audio_feats must be'):
-        head(visual, audio[:2], 2)
+    inputs = feats(4, num_frames=2)
+    with pytest.raises(ValueError, match=r'COMBOHead: the audio must be \[4, 16\]'):
+        head(inputs.replace(audio=inputs.audio[:2]))
+    with pytest.raises(ValueError, match='the audio must be'):
+        head(inputs.replace(audio=None))
     with pytest.raises(ValueError, match='no frame of the batch is labelled'):
-        head.loss(visual, audio, samples(2, 2, [False, False]), None)
+        head.loss(inputs, samples(2, 2, [False, False]), None)
     with pytest.raises(ValueError, match='binary masks must be 0/1'):
-        head.loss(visual, audio, samples(2, 2, num_classes=3), None)
+        head.loss(inputs, samples(2, 2, num_classes=3), None)
     with pytest.raises(ValueError, match='ada_loss_layers'):
         build_head(ada_loss_layers=[4])
     with pytest.raises(ValueError, match='query_fuse'):

@@ -3,6 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from avsseg.registry import MODELS
+from avsseg.structures import AVFeatures
 
 C, D, H, W, N = 16, 8, 3, 4, 2
 
@@ -18,6 +19,10 @@ def _inputs(seed=0):
     return (torch.randn(N, C, H, W, generator=g), ), torch.randn(N, D, generator=g)
 
 
+def _bundle(visual, audio, num_frames=1, **kwargs):
+    return AVFeatures(visual, audio=audio, num_frames=num_frames, **kwargs)
+
+
 @pytest.mark.parametrize('mode', ['none', 'visual', 'audio', 'bilateral'])
 def test_each_mode_changes_exactly_its_side(mode):
     bfm = _build(mode).eval()
@@ -26,14 +31,25 @@ def test_each_mode_changes_exactly_its_side(mode):
             if p.dim() == 1 and torch.all(p == 1e-4):
                 p.fill_(1.0)
     visual, audio = _inputs()
-    out_visual, out_audio = bfm(visual, audio, 5)
-    assert out_visual[0].shape == visual[0].shape and out_audio.shape == audio.shape
-    assert (out_visual[0] is visual[0]) == (mode in ('none', 'audio'))
-    assert (out_audio is audio) == (mode in ('none', 'visual'))
+    out = bfm(_bundle(visual, audio, 2))
+    assert isinstance(out, AVFeatures)
+    assert out[0].shape == visual[0].shape and out.audio.shape == audio.shape
+    assert (out[0] is visual[0]) == (mode in ('none', 'audio'))
+    assert (out.audio is audio) == (mode in ('none', 'visual'))
     if mode in ('visual', 'bilateral'):
-        assert not torch.allclose(out_visual[0], visual[0])
+        assert not torch.allclose(out[0], visual[0])
     if mode in ('audio', 'bilateral'):
-        assert not torch.allclose(out_audio, audio)
+        assert not torch.allclose(out.audio, audio)
+
+
+def test_bundle_fields_other_than_visual_and_audio_are_carried():
+    bfm = _build().eval()
+    visual, audio = _inputs()
+    mask = torch.tensor([1., 0.])
+    feats = _bundle(visual, audio, 2, frame_mask=mask, extras=dict(tpavi_audio=(None, )))
+    out = bfm(feats)
+    assert out.num_frames == 2 and out.frame_mask is mask and out.extras == feats.extras
+    assert feats[0] is visual[0] and feats.audio is audio  # the input bundle is not modified
 
 
 def test_modes_build_only_what_they_use():
@@ -45,8 +61,8 @@ def test_modes_build_only_what_they_use():
         module.train()
         visual, audio = _inputs()
         visual = (visual[0].requires_grad_(), )
-        out_v, out_a = module(visual, audio.requires_grad_())
-        (out_v[0].sum() + out_a.sum()).backward()
+        out = module(_bundle(visual, audio.requires_grad_()))
+        (out[0].sum() + out.audio.sum()).backward()
         assert all(p.grad is not None for p in module.parameters())
 
 
@@ -59,11 +75,12 @@ def test_layer_scale_init_and_residual_on_normalised_inputs():
         bfm.gamma_v[0].zero_()
         bfm.gamma_a.zero_()
     visual, audio = _inputs()
-    out_v, out_a = bfm(visual, audio)
+    out = bfm(_bundle(visual, audio))
     tokens = (visual[0] + bfm.level_embeds[0].view(1, -1, 1, 1)).flatten(2).transpose(1, 2)
     expected_v = F.layer_norm(tokens, (C, ), bfm.visual_norms[0].weight, bfm.visual_norms[0].bias)
-    torch.testing.assert_close(out_v[0], expected_v.transpose(1, 2).reshape(N, C, H, W))
-    torch.testing.assert_close(out_a, F.layer_norm(audio, (D, ), bfm.audio_norms[0].weight, bfm.audio_norms[0].bias))
+    torch.testing.assert_close(out[0], expected_v.transpose(1, 2).reshape(N, C, H, W))
+    torch.testing.assert_close(out.audio, F.layer_norm(audio, (D, ), bfm.audio_norms[0].weight,
+                                                       bfm.audio_norms[0].bias))
 
 
 def test_logits_computed_once_and_both_updates_match_hand_computation():
@@ -81,7 +98,8 @@ def test_logits_computed_once_and_both_updates_match_hand_computation():
     with torch.no_grad():
         bfm.gamma_v[0].fill_(1.0)
         bfm.gamma_a.fill_(1.0)
-        out_v, out_a = bfm(visual, audio)
+        out = bfm(_bundle(visual, audio))
+    out_v, out_a = out.visual, out.audio
     assert len(calls) == 1
 
     # by hand: heads of 4 dims, logits over the HW positions and the single audio token
@@ -103,15 +121,20 @@ def test_logits_computed_once_and_both_updates_match_hand_computation():
     torch.testing.assert_close(out_a, (a + delta_a)[:, 0], rtol=1e-4, atol=1e-5)
 
 
-def test_token_softmax_broadcasts_the_single_audio_token():
-    bfm = _build('visual', visual_softmax='token').eval()
-    attn = bfm.attentions[0]
-    v = torch.randn(N, H * W, C)
-    a = torch.randn(N, 1, D)
-    delta_v, delta_a = attn(v, a)
-    assert delta_a is None
-    expected = attn.visual_out_proj(attn.audio_value_proj(a)).expand(N, H * W, C)
-    torch.testing.assert_close(delta_v, expected)
+def test_frames_are_fused_independently():
+    """Frame n's output depends on frame n's features and audio only (num_frames is not used)."""
+    bfm = _build().eval()
+    with torch.no_grad():
+        bfm.gamma_v[0].fill_(1.0)
+        bfm.gamma_a.fill_(1.0)
+    visual, audio = _inputs()
+    out = bfm(_bundle(visual, audio, 2))
+    audio2 = audio.clone()
+    audio2[1] = torch.randn(D)  # a shift would vanish in the audio LayerNorm
+    out2 = bfm(_bundle(visual, audio2, 1))
+    torch.testing.assert_close(out[0][0], out2[0][0])
+    torch.testing.assert_close(out.audio[0], out2.audio[0])
+    assert not torch.allclose(out[0][1], out2[0][1])
 
 
 def test_several_levels_and_untouched_levels():
@@ -119,9 +142,9 @@ def test_several_levels_and_untouched_levels():
         dict(type='BilateralFusion', in_channels=[C, 2 * C], in_index=[0, 2], audio_channels=D, embed_dims=16,
              num_heads=4))
     feats = (torch.randn(N, C, H, W), torch.randn(N, 5, 2, 2), torch.randn(N, 2 * C, 2, 3))
-    out_v, out_a = bfm(feats, torch.randn(N, D))
-    assert out_v[1] is feats[1]
-    assert [f.shape for f in out_v] == [f.shape for f in feats] and out_a.shape == (N, D)
+    out = bfm(_bundle(feats, torch.randn(N, D)))
+    assert out[1] is feats[1]
+    assert [f.shape for f in out] == [f.shape for f in feats] and out.audio.shape == (N, D)
 
 
 def test_bad_inputs_raise():
@@ -130,10 +153,16 @@ def test_bad_inputs_raise():
     bfm = _build()
     visual, audio = _inputs()
     with pytest.raises(ValueError, match='audio_feats must be'):
-        bfm(visual, audio[:, None])
+        bfm(_bundle(visual, audio[:, None]))
+    with pytest.raises(ValueError, match='carries no audio'):
+        bfm(_bundle(visual, None))
     with pytest.raises(ValueError, match='visual level 0'):
-        bfm((torch.randn(N, C + 2, H, W), ), audio)
+        bfm(_bundle((torch.randn(N, C + 2, H, W), ), audio))
+    with pytest.raises(ValueError, match='visual level 0'):
+        bfm(_bundle((torch.randn(N + 1, C, H, W), ), audio))
     with pytest.raises(ValueError, match='in_channels .* and in_index'):
         _build(in_index=[0, 1])
     with pytest.raises(ValueError, match='divisible by num_heads'):
         _build(embed_dims=18)
+    with pytest.raises(ValueError, match='must be even'):
+        _build(in_channels=15, embed_dims=16)

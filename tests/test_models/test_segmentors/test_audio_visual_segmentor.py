@@ -1,23 +1,41 @@
-"""AudioVisualSegmentor end to end with a tiny TPAVI model (ResNet-18-like backbone, LogMelCNN audio)."""
+"""AudioVisualSegmentor end to end: a tiny TPAVI model (ResNet-18-like backbone, LogMelCNN audio), mmseg's stock
+FPNHead after TPAVINeck, and a tiny COMBO model (Siam-Encoder with the Maskige as a backbone extra input)."""
+import os.path as osp
 from unittest import mock
 
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 
 from avsseg.datasets.transforms import PackAVSInputs, avs_collate
+from avsseg.models.segmentors import AudioVisualSegmentor
 from avsseg.registry import MODELS
+from avsseg.structures import AVFeatures
 
 # models build their data preprocessor through the default scope
 init_default_scope('avsseg')
 
 T = 3
 SIZE = 64
+REPO = osp.join(osp.dirname(__file__), '..', '..', '..')
+COMBO_BASE = osp.join(REPO, 'configs', '_base_', 'models', 'combo_r50.py')
+FPN_CONFIG = osp.join(REPO, 'tests', 'data', 'configs', 'tpavi-neck_fpn-head_tiny_synthetic_s4.py')
 
 
-def _model_cfg(out_channels=1, loss_avm=None):
+def _avsbench_head(out_channels=1, loss_avm=None):
     return dict(
+        type='AVSBenchHead', in_channels=16, mid_channels=8, channels=4,
+        num_classes=2 if out_channels == 1 else out_channels, out_channels=out_channels,
+        threshold=0.5 if out_channels == 1 else None,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=out_channels == 1, loss_weight=1.0,
+                         loss_name='loss_bce' if out_channels == 1 else 'loss_ce'),
+        loss_avm=loss_avm)
+
+
+def _model_cfg(out_channels=1, loss_avm=None, **kwargs):
+    cfg = dict(
         type='AudioVisualSegmentor',
         data_preprocessor=dict(type='AVSDataPreprocessor', size_divisor=32),
         audio_backbone=dict(type='LogMelCNN', channels=(4, ), out_channels=16),
@@ -25,25 +43,21 @@ def _model_cfg(out_channels=1, loss_avm=None):
             type='ResNet', depth=18, stem_channels=8, base_channels=8, out_indices=(0, 1, 2, 3),
             norm_cfg=dict(type='BN', requires_grad=True), style='pytorch'),
         neck=dict(type='TPAVINeck', in_channels=[8, 16, 32, 64], channels=16, audio_channels=16),
-        decode_head=dict(
-            type='AVSBenchHead', in_channels=16, mid_channels=8, channels=4,
-            num_classes=2 if out_channels == 1 else out_channels, out_channels=out_channels,
-            threshold=0.5 if out_channels == 1 else None,
-            loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=out_channels == 1, loss_weight=1.0,
-                             loss_name='loss_bce' if out_channels == 1 else 'loss_ce'),
-            loss_avm=loss_avm),
+        decode_head=_avsbench_head(out_channels, loss_avm),
         train_cfg=dict(),
         test_cfg=dict(mode='whole'))
+    cfg.update(kwargs)
+    return cfg
 
 
-def _clip(seed, is_labeled, is_padded, num_classes=2):
+def _clip(seed, is_labeled, is_padded, num_classes=2, size=SIZE):
     rng = np.random.default_rng(seed)
-    imgs = [rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8) for _ in range(T)]
+    imgs = [rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for _ in range(T)]
     for t in range(T):
         if is_padded[t]:
             imgs[t] = np.zeros_like(imgs[t])
-    gts = [rng.integers(0, num_classes, (SIZE, SIZE)).astype(np.int64) if is_labeled[t]
-           else np.full((SIZE, SIZE), 255, np.int64) for t in range(T)]
+    gts = [rng.integers(0, num_classes, (size, size)).astype(np.int64) if is_labeled[t]
+           else np.full((size, size), 255, np.int64) for t in range(T)]
     results = dict(imgs=imgs, gt_seg_maps=gts, audio=rng.standard_normal((T, 1, 96, 64)).astype(np.float32),
                    frame_flags=dict(is_labeled=is_labeled, is_padded=is_padded), clip_id=f'clip{seed}')
     return PackAVSInputs().transform(results)
@@ -67,8 +81,9 @@ def test_loss_mode(binary_model):
     binary_model.train()
     data = _batch(binary_model, training=True)
     losses = binary_model(**data, mode='loss')
-    assert {'loss_bce', 'loss_avm', 'acc_seg'} <= set(losses)
-    total = losses['loss_bce'] + losses['loss_avm']
+    # head losses are prefixed as mmseg's EncoderDecoder does
+    assert set(losses) == {'decode.loss_bce', 'decode.loss_avm', 'decode.acc_seg'}
+    total = losses['decode.loss_bce'] + losses['decode.loss_avm']
     assert torch.isfinite(total)
     binary_model.zero_grad()
     total.backward()
@@ -91,12 +106,16 @@ def test_predict_mode_and_padded_frames(binary_model):
     assert padded.pred_sem_seg.data.sum() == 0  # predicted background
 
 
-def test_tensor_mode(binary_model):
+def test_tensor_mode_needs_the_data_samples(binary_model):
     binary_model.eval()
     data = _batch(binary_model, training=False)
     with torch.no_grad():
         out = binary_model(**data, mode='tensor')
     assert out.shape == (2 * T, 1, SIZE, SIZE)
+    with pytest.raises(ValueError, match='mode="tensor" needs the data samples'):
+        binary_model(data['inputs'], None, mode='tensor')
+    with pytest.raises(ValueError, match='predict needs data samples'):
+        binary_model(data['inputs'], None, mode='predict')
 
 
 def test_multiclass_model():
@@ -106,7 +125,7 @@ def test_multiclass_model():
     model.init_weights()
     model.train()
     losses = model(**_batch(model, training=True, num_classes=5), mode='loss')
-    assert {'loss_ce', 'loss_avm'} <= set(losses)
+    assert {'decode.loss_ce', 'decode.loss_avm'} <= set(losses)
     model.eval()
     with torch.no_grad():
         results = model(**_batch(model, training=False, num_classes=5), mode='predict')
@@ -114,26 +133,213 @@ def test_multiclass_model():
     assert results[2 * T - 1].pred_sem_seg.data.sum() == 0
 
 
-def test_padded_frames_are_masked_out_of_the_neck(binary_model):
-    """Necks taking ``frame_mask`` get 0 for padded frames, so padding cannot leak into real frames."""
+def test_the_neck_gets_the_bundle_with_padded_frames_masked(binary_model):
+    """The neck receives one AVFeatures: clip length, frame mask (0 for padded frames) and zeroed padded audio."""
+    binary_model.eval()
     data = _batch(binary_model, training=False)
-    seen = {}
+    seen = []
     original = binary_model.neck.forward
 
-    def spy(*args, **kwargs):
-        seen.update(kwargs)
-        return original(*args, **kwargs)
+    def spy(feats):
+        seen.append(feats)
+        return original(feats)
 
-    with mock.patch.object(binary_model.neck, 'forward', side_effect=spy):
-        binary_model.extract_feat(data['inputs'], data['data_samples'])
+    with mock.patch.object(binary_model.neck, 'forward', side_effect=spy), torch.no_grad():
+        out = binary_model.extract_feat(data['inputs'], data['data_samples'])
+    (bundle, ) = seen
+    assert isinstance(bundle, AVFeatures) and len(bundle) == 4 and bundle.num_frames == T
     # the second clip's last frame is padded
-    assert seen['frame_mask'].tolist() == [1.0] * (2 * T - 1) + [0.0]
+    assert bundle.frame_mask.tolist() == [1.0] * (2 * T - 1) + [0.0]
+    assert bundle.audio.shape == (2 * T, 16) and bundle.audio[-1].abs().sum() == 0
+    assert bundle.audio[:-1].abs().sum(1).min() > 0
+    assert isinstance(out, AVFeatures) and len(out.extras['tpavi_audio']) == 4 and out.frame_mask is bundle.frame_mask
 
     # a padded frame's content must not change the real frames' features
     inputs = {k: v.clone() for k, v in data['inputs'].items()}
     with torch.no_grad():
-        feats_a, _ = binary_model.extract_feat(inputs, data['data_samples'])
+        feats_a = binary_model.extract_feat(inputs, data['data_samples'])
         inputs['frames'][2 * T - 1].normal_()
-        feats_b, _ = binary_model.extract_feat(inputs, data['data_samples'])
+        feats_b = binary_model.extract_feat(inputs, data['data_samples'])
     for a, b in zip(feats_a, feats_b):
         assert torch.allclose(a[T:2 * T - 1], b[T:2 * T - 1], atol=1e-5)
+    with pytest.raises(ValueError, match='needs the data samples'):
+        binary_model.extract_feat(inputs, [])
+
+
+def test_no_padding_means_no_frame_mask_and_no_neck_passes_the_backbone_levels():
+    fpn = dict(type='FPNHead', in_channels=[8, 16, 32, 64], in_index=[0, 1, 2, 3], feature_strides=[4, 8, 16, 32],
+               channels=4, num_classes=2, out_channels=1, threshold=0.5,
+               loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True))
+    torch.manual_seed(0)
+    model = MODELS.build(_model_cfg(neck=None, decode_head=fpn)).eval()
+    assert not model.with_neck
+    clips = [_clip(0, [True] * T, [False] * T), _clip(1, [True] * T, [False] * T)]
+    data = model.data_preprocessor(avs_collate(clips), training=False)
+    with torch.no_grad():
+        feats = model.extract_feat(data['inputs'], data['data_samples'])
+        levels = model.backbone(data['inputs']['frames'])
+    assert feats.frame_mask is None and feats.num_frames == T and feats.audio.shape == (2 * T, 16)
+    for got, expected in zip(feats, levels):
+        torch.testing.assert_close(got, expected)
+
+
+def test_auxiliary_heads_are_trained_and_prefixed():
+    aux = dict(type='FCNHead', in_channels=16, in_index=2, channels=4, num_convs=1, concat_input=False,
+               num_classes=2, out_channels=1, threshold=0.5,
+               loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=0.4))
+    torch.manual_seed(0)
+    model = MODELS.build(_model_cfg(auxiliary_head=aux))
+    model.train()
+    losses = model(**_batch(model, training=True), mode='loss')
+    assert set(losses) == {'decode.loss_bce', 'decode.acc_seg', 'aux.loss_ce', 'aux.acc_seg'}
+    losses['aux.loss_ce'].backward()
+    assert model.auxiliary_head.conv_seg.weight.grad.abs().sum() > 0
+    assert model.neck.reduce_layers[2][0].conv.weight.grad.abs().sum() > 0
+
+    torch.manual_seed(0)
+    two = MODELS.build(_model_cfg(auxiliary_head=[aux, dict(aux, in_index=3)]))
+    losses = two(**_batch(two, training=True), mode='loss')
+    assert {'aux_0.loss_ce', 'aux_1.loss_ce', 'decode.loss_bce'} <= set(losses)
+    # auxiliary heads do not take part in prediction
+    two.eval()
+    with torch.no_grad():
+        data = _batch(two, training=False)
+        with mock.patch.object(two.auxiliary_head[0], 'forward', side_effect=AssertionError('aux head ran')):
+            two(**data, mode='predict')
+
+
+# ---------------------------------------------------------------- a stock mmseg head after TPAVINeck
+def test_a_stock_mmseg_head_trains_after_the_tpavi_neck():
+    cfg = Config.fromfile(FPN_CONFIG)
+    assert cfg.model.decode_head.type == 'FPNHead' and 'loss_avm' not in cfg.model.decode_head
+    assert cfg.model.neck.type == 'TPAVINeck'
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    assert type(model.decode_head).__module__.startswith('mmseg.')
+    # every frame labelled: mmseg heads do not read is_labeled (see the config's comment)
+    clips = [_clip(s, [True] * T, [False] * T, size=32) for s in (0, 1)]
+    model.train()
+    data = model.data_preprocessor(avs_collate(clips), training=True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert set(losses) == {'decode.loss_bce', 'decode.acc_seg'}
+    assert torch.isfinite(losses['decode.loss_bce'])
+    model.zero_grad()
+    losses['decode.loss_bce'].backward()
+    assert model.backbone.conv1.weight.grad.abs().sum() > 0
+    # the neck's TPAVI stages (2, 3) are trained through the stock head (W_z starts at zero, its norm does not)
+    assert all(model.neck.tpavi_blocks[str(i)].out_norm.weight.grad.abs().sum() > 0 for i in (2, 3))
+    assert model.decode_head.conv_seg.weight.grad.abs().sum() > 0
+
+    model.eval()
+    data = model.data_preprocessor(avs_collate(clips), training=False)
+    with torch.no_grad():
+        results = model.predict(data['inputs'], data['data_samples'])
+    assert len(results) == 2 * T
+    for r in results:
+        assert r.seg_logits.data.shape == (1, 32, 32) and r.pred_sem_seg.data.shape == (1, 32, 32)
+        assert set(r.pred_sem_seg.data.unique().tolist()) <= {0, 1}
+
+
+# ---------------------------------------------------------------- COMBO: the Maskige as a backbone extra input
+COMBO_CHANNELS = [16, 32, 64, 128]
+COMBO_SIZE = 32
+
+
+def tiny_combo_cfg(**backbone_overrides):
+    """configs/_base_/models/combo_r50.py with a tiny ResNet-18, a small log-mel CNN and a small head."""
+    model = Config.fromfile(COMBO_BASE).model
+    model.data_preprocessor.update(size=None, size_divisor=32)
+    model.audio_backbone = dict(type='LogMelCNN', channels=(4, ), out_channels=16)
+    model.backbone.backbone = dict(
+        type='ResNet', depth=18, stem_channels=16, base_channels=16, out_indices=(0, 1, 2, 3), style='pytorch',
+        init_cfg=None)
+    model.backbone.in_channels = COMBO_CHANNELS
+    model.backbone.update(backbone_overrides)
+    head = model.decode_head
+    head.update(in_channels=COMBO_CHANNELS, feat_channels=32, out_channels=32, num_queries=4, audio_channels=16,
+                audio_mlp_channels=32)
+    pd = head.pixel_decoder
+    pd.norm_cfg = dict(type='GN', num_groups=8)
+    pd.encoder.num_layers = 1
+    pd.encoder.layer_cfg.self_attn_cfg.update(embed_dims=32, num_heads=4, num_points=2)
+    pd.encoder.layer_cfg.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
+    pd.positional_encoding = dict(num_feats=16, normalize=True)
+    head.positional_encoding = dict(num_feats=16, normalize=True)
+    td = head.transformer_decoder
+    td.num_layers = 2
+    for key in ('self_attn_cfg', 'cross_attn_cfg'):
+        td.layer_cfg[key].update(embed_dims=32, num_heads=4)
+    td.layer_cfg.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
+    head.fusion.update(embed_dims=32, num_heads=4)
+    head.train_cfg.num_points = 64
+    return ConfigDict(model)
+
+
+def _combo_clip(seed, labeled=(True, False, False), padded=(False, False, False), maskige=True):
+    rng = np.random.default_rng(seed)
+    results = dict(
+        clip_id=f'clip{seed}',
+        imgs=[rng.integers(0, 256, (COMBO_SIZE, COMBO_SIZE, 3), dtype=np.uint8) for _ in range(T)],
+        audio=rng.standard_normal((T, 1, 96, 64)).astype(np.float32),
+        gt_seg_maps=[rng.integers(0, 2, (COMBO_SIZE, COMBO_SIZE)) if labeled[t]
+                     else np.full((COMBO_SIZE, COMBO_SIZE), 255) for t in range(T)],
+        frame_flags=dict(is_labeled=list(labeled), is_padded=list(padded)))
+    if maskige:  # as LoadClipMaskige leaves them: an auxiliary image list declared in aux_image_keys
+        results['maskige'] = [rng.integers(0, 256, (COMBO_SIZE, COMBO_SIZE, 3), dtype=np.uint8) for _ in range(T)]
+        results['aux_image_keys'] = ['maskige']
+    return PackAVSInputs().transform(results)
+
+
+def _combo_batch(model, training, **kwargs):
+    data = avs_collate([_combo_clip(0, **kwargs), _combo_clip(1, **kwargs)])
+    return model.data_preprocessor(data, training=training)
+
+
+def test_combo_is_an_audio_visual_segmentor_with_the_maskige_as_extra_input():
+    model = MODELS.build(tiny_combo_cfg())
+    assert type(model) is AudioVisualSegmentor and model.backbone_extra_inputs == ('maskige', )
+    assert not model.with_neck  # BFM and the audio queries live in COMBOHead
+    assert MODELS.get('COMBOSegmentor') is None
+
+
+def test_combo_loss_and_gradients_reach_both_encoders():
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_combo_cfg())
+    model.init_weights()
+    model.train()
+    losses = model(**_combo_batch(model, True), mode='loss')
+    assert all(k.startswith('decode.') for k in losses), sorted(losses)
+    assert {'decode.loss_cls', 'decode.loss_mask', 'decode.loss_dice', 'decode.d0.loss_ada',
+            'decode.d1.loss_ada'} <= set(losses)
+    sum(losses.values()).backward()
+    assert model.backbone.image_encoder.conv1.weight.grad.abs().sum() > 0
+    assert model.backbone.maskige_encoder.conv1.weight.grad.abs().sum() > 0
+    assert model.backbone.gates[0].se.conv1.conv.weight.grad is not None
+
+
+def test_combo_predict_uses_the_maskige_and_backgrounds_padded_frames():
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_combo_cfg()).eval()
+    data = _combo_batch(model, False, labeled=(True, True, True), padded=(False, False, True))
+    with torch.no_grad():
+        results = model(**data, mode='predict')
+        logits = model.encode_decode(data['inputs'], [s.metainfo for s in data['data_samples']])
+        data['inputs']['maskige'] = data['inputs']['maskige'].flip(-1)
+        flipped = model.encode_decode(data['inputs'], [s.metainfo for s in data['data_samples']])
+    assert len(results) == 6 and results[0].seg_logits.data.shape == (2, COMBO_SIZE, COMBO_SIZE)
+    assert results[0].pred_sem_seg.data.shape == (1, COMBO_SIZE, COMBO_SIZE)
+    for i in (2, 5):  # padded frames -> background
+        assert results[i].pred_sem_seg.data.sum() == 0
+    assert not torch.allclose(logits[0], flipped[0])
+
+
+def test_combo_maskige_is_required_unless_sem_is_off():
+    model = MODELS.build(tiny_combo_cfg()).eval()
+    data = _combo_batch(model, False, maskige=False)
+    with pytest.raises(ValueError, match='LoadClipMaskige'):
+        model(**data, mode='predict')
+    plain = MODELS.build(tiny_combo_cfg(use_maskige=False)).eval()
+    with torch.no_grad():
+        results = plain(**_combo_batch(plain, False, maskige=False), mode='predict')
+    assert len(results) == 6
