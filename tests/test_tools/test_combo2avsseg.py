@@ -411,3 +411,25 @@ def test_pvt_backbone_keys_are_converted():
     assert state[p + 'layers.0.1.0.ffn.layers.0.weight'].shape == (4 * d, d, 1, 1)
     assert p + 'layers.0.1.0.ffn.layers.1.weight' in state
     assert p + 'layers.0.2.weight' in state
+
+
+def test_official_switches_reproduce_the_released_query_layout(converted):
+    """The converted model, with the switch the converter records, builds the queries as the released decoder."""
+    ckpt, model, official = converted['ckpt'], converted['model'], converted['official']
+    options = ckpt['meta']['official_cfg_options']
+    assert options == {'model.decode_head.query_layout': 'official'}
+    head = model.decode_head
+    assert head.query_layout == 'paper'  # the config default follows the paper
+    head.query_layout = options['model.decode_head.query_layout']
+    try:
+        bt = 5  # one test clip of 5 frames, as the official test loader batches
+        feats = AVFeatures([torch.zeros(bt, 1, 1, 1)], audio=torch.randn(bt, AUDIO), num_frames=bt)
+        with torch.no_grad():
+            query_feat, _ = head.init_queries(feats, bt)
+            audio = head.audio_mlp(feats.audio)[:, None]  # [bt, 1, C], as official after audio_transformation
+            # official transformer_decoder.py: output [Q, bt, C] + audio.repeat(1, Q, 1).reshape(Q, -1, C)
+            output = official[f'{PR}query_feat.weight'].unsqueeze(1).repeat(1, bt, 1)
+            output = output + audio.repeat(1, QUERIES, 1).reshape(QUERIES, -1, DIMS)
+        torch.testing.assert_close(query_feat, output.transpose(0, 1))
+    finally:
+        head.query_layout = 'paper'

@@ -2,7 +2,8 @@
 
     python tools/model_converters/combo2avsseg.py model_final.pth combo_pvt_s4_avsseg.pth \
         --config configs/combo/combo_pvt_s4.py
-    python tools/test.py configs/combo/combo_pvt_s4.py combo_pvt_s4_avsseg.pth
+    python tools/test.py configs/combo/combo_pvt_s4.py combo_pvt_s4_avsseg.pth \
+        --cfg-options model.decode_head.query_layout=official
 
 Input: a detectron2 checkpoint, ``.pth`` (``torch.save`` of ``{'model': state_dict, 'optimizer': ...,
 'iteration': ...}``) or ``.pkl`` (``pickle`` of ``{'model': {name: ndarray}, ...}``). Only ``model`` is kept.
@@ -38,6 +39,12 @@ ResNet: detectron2 ``stem.conv1`` / ``res{2-5}.{b}.conv{k}[.norm]`` / ``shortcut
 self-attn norm / FFN norm`` -> ``norms.0/1/2`` (mmdet's order cross -> self -> FFN is the d2 order), ``decoder_norm``
 -> ``post_norm``, ``class_embed`` -> ``cls_embed``, ``mask_embed.layers.{0,1,2}`` -> ``mask_embed.{0,2,4}``.
 
+Behaviour switches: the released models add the audio to the queries in the official decoder's layout (see
+``COMBOHead(query_layout='official')``), so evaluate a converted checkpoint with
+``--cfg-options model.decode_head.query_layout=official`` (the tool prints the command and stores the options in
+``meta['official_cfg_options']``). The official PVT-v2 LayerNorm epsilons are the default of avsseg's ``PVTv2``
+backbone, so nothing needs switching for them.
+
 Every official key must be converted and, with ``--config``, the result must match the model's state dict
 exactly (names and shapes); otherwise the tool stops and lists the offending keys. ``--allow-missing`` accepts
 model keys absent from the checkpoint (they keep their initialisation); ``--allow-unexpected`` drops official
@@ -55,6 +62,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+
+#: Config options that make avsseg's COMBO compute what the released model computes (written into the meta).
+OFFICIAL_CFG_OPTIONS = {'model.decode_head.query_layout': 'official'}
 
 # ----------------------------------------------------------------------------------------------- mapping
 #: Official top-level prefix -> (avsseg prefix, name of the rename function applied to the remainder).
@@ -402,7 +412,7 @@ def convert(src: str, dst: str, config: Optional[str] = None, allow_missing: boo
         missing = check_against_model(converted, build_model_state(config), allow_missing=allow_missing)
     meta = dict(source=osp.basename(src), converter='tools/model_converters/combo2avsseg.py',
                 config=osp.basename(config) if config else '', dropped_keys=list(dropped),
-                missing_keys=list(missing))
+                missing_keys=list(missing), official_cfg_options=dict(OFFICIAL_CFG_OPTIONS))
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
     torch.save(dict(state_dict=converted, meta=meta), dst)
     return converted
@@ -429,6 +439,8 @@ def main(argv=None):
     args = parse_args(argv)
     state = convert(args.src, args.dst, args.config, args.allow_missing, args.allow_unexpected, args.unsafe_load)
     print(f'wrote {args.dst}: {len(state)} tensors, {sum(v.numel() for v in state.values()):,} values')
+    options = ' '.join(f'{k}={v}' for k, v in OFFICIAL_CFG_OPTIONS.items())
+    print(f'evaluate it as released: python tools/test.py {args.config or "CONFIG"} {args.dst} --cfg-options {options}')
 
 
 if __name__ == '__main__':

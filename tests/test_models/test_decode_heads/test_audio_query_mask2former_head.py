@@ -2,7 +2,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from tiny_mask2former import (AUDIO, NUM_LAYERS, NUM_QUERIES, SIZE, build_head, feats, samples, seeded_loss,
+from tiny_mask2former import (AUDIO, BASE, NUM_LAYERS, NUM_QUERIES, SIZE, build_head, feats, samples, seeded_loss,
                               tiny_plain_head_cfg)
 
 import avsseg.models.utils.checkpoint as checkpoint_module
@@ -214,3 +214,32 @@ def test_bad_ground_truth_raises():
         head.loss(inputs, samples(2, 2, [False, False]), None)
     with pytest.raises(ValueError, match=r'outside \[0, 2\).*binary masks must be 0/1'):
         head.loss(inputs, samples(2, 2, num_classes=3), None)
+
+
+# --------------------------------------------------------------------------- fp32 pixel decoder (issue 9)
+@pytest.mark.parametrize('fp32', [True, False])
+def test_pixel_decoder_runs_in_fp32_under_autocast_when_asked(fp32):
+    head = build_head(tiny_plain_head_cfg(fp32_pixel_decoder=fp32)).eval()
+    inputs = feats(2, audio=False)
+    seen = {}
+    original = head.pixel_decoder.forward
+
+    def spy(x):
+        out = original(x)
+        seen['dtype'] = out[0].dtype
+        return out
+
+    head.pixel_decoder.forward = spy
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        head(inputs)
+    assert seen['dtype'] == (torch.float32 if fp32 else torch.bfloat16)
+    head.pixel_decoder.forward = original
+    with torch.no_grad():  # without autocast both settings compute the same thing
+        reference = build_head(tiny_plain_head_cfg(fp32_pixel_decoder=not fp32)).eval()(inputs)
+        ours = head(inputs)
+    torch.testing.assert_close(ours[1][-1], reference[1][-1])
+
+
+def test_combo_configs_keep_the_pixel_decoder_in_fp32():
+    from mmengine.config import Config
+    assert Config.fromfile(BASE).model.decode_head.fp32_pixel_decoder is True

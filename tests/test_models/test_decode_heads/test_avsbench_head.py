@@ -180,3 +180,19 @@ def test_bad_inputs_raise():
         head.loss(feats, _samples(labels[:2], [True, True], 2), None)
     with pytest.raises(TypeError, match='in_channels'):
         _head(1, in_channels=[8, 8, 8, 8])
+
+
+# --------------------------------------------------------------------------- official residual unit (issue 9)
+def test_residual_unit_adds_the_relud_input_as_the_official_one():
+    from avsseg.models.decode_heads.avsbench_head import _ResidualConvUnit
+
+    unit = _ResidualConvUnit(1)
+    with torch.no_grad():
+        for conv in (unit.conv1, unit.conv2):
+            conv.weight.zero_()
+            conv.bias.zero_()
+        unit.conv2.bias.fill_(0.5)
+    x = torch.tensor([-1.0, 2.0]).view(1, 1, 1, 2)
+    # official ResidualConvUnit: out = relu_(x) (x itself becomes relu(x)); ...; return conv2(...) + x
+    assert unit(x).flatten().tolist() == [0.5, 2.5]
+    assert x.flatten().tolist() == [-1.0, 2.0]  # no in-place change of the caller's tensor

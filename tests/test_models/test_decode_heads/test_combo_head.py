@@ -214,3 +214,49 @@ def test_bad_inputs_raise():
         build_head(ada_loss_layers=[4])
     with pytest.raises(ValueError, match='query_fuse'):
         build_head(query_fuse='cat')
+
+
+# --------------------------------------------------------------------------- official query layout (issue 9)
+def test_official_query_audio_index_matches_a_hand_table():
+    from avsseg.models.decode_heads.combo_head import official_query_audio_index
+
+    # official: out = audio[bt, 1, C].repeat(1, Q, 1).reshape(Q, -1, C); query q of row n gets row (q*bt + n) // Q
+    assert official_query_audio_index(2, 4).tolist() == [[0, 0, 1, 1], [0, 0, 1, 1]]
+    assert official_query_audio_index(3, 4).tolist() == [[0, 0, 1, 2], [0, 1, 1, 2], [0, 1, 2, 2]]
+    # at test (one 5-frame clip, 100 queries): queries 0-19 get frame 1's audio, 20-39 frame 2's, ...
+    index = official_query_audio_index(5, 100)
+    assert all(index[n].tolist() == [q // 20 for q in range(100)] for n in range(5))
+
+
+def _reshape_layout(audio_query, num_queries):
+    """The official decoder's arithmetic, verbatim: ``[bt, C] -> [bt, Q, C]`` audio added to the queries."""
+    bt, c = audio_query.shape
+    return audio_query[:, None].repeat(1, num_queries, 1).reshape(num_queries, -1, c).transpose(0, 1)
+
+
+@pytest.mark.parametrize('training', [True, False])
+def test_official_query_layout_reproduces_the_released_decoder(training):
+    paper, official = build_head(), build_head(query_layout='official')
+    official.load_state_dict(paper.state_dict())
+    paper.train(training), official.train(training)
+    inputs = feats(6, num_frames=3)  # 2 clips of 3 frames
+    audio_query = paper.audio_mlp(inputs.audio)
+    query_feat, query_pos = official.init_queries(inputs, 6)
+    if training:  # the whole batch is the official bt
+        expected_audio = _reshape_layout(audio_query, 4)
+    else:  # the official test loader holds one clip: the layout repeats per clip
+        expected_audio = torch.cat([_reshape_layout(audio_query[b * 3:(b + 1) * 3], 4) for b in range(2)])
+    torch.testing.assert_close(query_feat, official.query_feat.weight[None] + expected_audio)
+    paper_feat, paper_pos = paper.init_queries(inputs, 6)
+    torch.testing.assert_close(paper_feat, paper.query_feat.weight[None] + audio_query[:, None])
+    torch.testing.assert_close(query_pos, paper_pos)
+    assert not torch.allclose(query_feat, paper_feat)
+
+
+def test_official_query_layout_with_audio_only_queries():
+    head = build_head(query_layout='official', query_fuse='all').eval()
+    inputs = feats(3, num_frames=3)
+    query_feat, _ = head.init_queries(inputs, 3)
+    torch.testing.assert_close(query_feat, _reshape_layout(head.audio_mlp(inputs.audio), 4))
+    with pytest.raises(ValueError, match='query_layout'):
+        build_head(query_layout='scrambled')
