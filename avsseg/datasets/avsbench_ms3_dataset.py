@@ -18,7 +18,8 @@ class AVSBenchMS3Dataset(BaseAVSDataset):
         ms3_data/audio_log_mel/{split}/{name}.pkl              VGGish log-mel [5, 1, 96, 64]
         ms3_data/audio_wav/{split}/{name}.wav
 
-    All 5 frames are supervised in every split (as the official MS3 loader does). Labels are binary. The
+    A clip has 5 frames; any other ``.png`` in its frame or mask folder (a 6th frame) is an error. All 5 frames
+    are supervised in every split (as the official MS3 loader does). Labels are binary. The
     subset has no categories, so :class:`~avsseg.datasets.AudioPerturbedDataset` pairs clips for ``swap`` at
     random (still never a clip with itself).
 
@@ -41,15 +42,16 @@ class AVSBenchMS3Dataset(BaseAVSDataset):
         num_frames = self.NUM_FRAMES
         labeled = list(range(num_frames))
         clips = []
-        for row in self.select_split(rows, split_index=header.index('split')):
+        for row in self.select_split(rows, split_index=header.index('split'), id_index=0):
             name, split = row[0], self.split
             frame_dir = self._path('ms3_data', 'visual_frames', name)
             mask_dir = self._path('ms3_data', 'gt_masks', split, name)
+            frame_names = [f'{name}.mp4_{t + 1}.png' for t in range(num_frames)]
             mask_names = [f'{name}_{t + 1}.png' for t in range(num_frames)]
             clips.append(
                 dict(
                     clip_id=name,
-                    img_paths=[osp.join(frame_dir, f'{name}.mp4_{t + 1}.png') for t in range(num_frames)],
+                    img_paths=[osp.join(frame_dir, n) for n in frame_names],
                     seg_map_paths=[osp.join(mask_dir, n) for n in mask_names],
                     audio_candidates=dict(
                         pkl=self._path('ms3_data', 'audio_log_mel', split, f'{name}.pkl'),
@@ -59,5 +61,6 @@ class AVSBenchMS3Dataset(BaseAVSDataset):
                     subset='ms3',
                     category=None,
                     label_format='binary',
-                    _problems=self.extra_files(name, mask_dir, mask_names, num_frames)))
+                    _problems=self.extra_files(name, frame_dir, frame_names, num_frames, 'frame') +
+                    self.extra_files(name, mask_dir, mask_names, num_frames)))
         return clips

@@ -18,7 +18,7 @@ class AVSBenchS4Dataset(BaseAVSDataset):
         s4_data/audio_log_mel/{split}/{category}/{name}.pkl                VGGish log-mel [5, 1, 96, 64]
         s4_data/audio_wav/{split}/{category}/{name}.wav                    5 s
 
-    A clip has 5 frames. As in the official code, training supervises frame 1 only (the release has only
+    A clip has 5 frames; any other ``.png`` in a clip's frame or mask folder (a 6th frame) is an error. As in the official code, training supervises frame 1 only (the release has only
     mask ``_1`` in train; other train masks, if present, are not used), val/test all 5. Labels are binary
     (``label_format='binary'``: 0 background, 1 sounding object).
 
@@ -41,14 +41,15 @@ class AVSBenchS4Dataset(BaseAVSDataset):
         num_frames = self.NUM_FRAMES
         labeled = [0] if self.split == 'train' else list(range(num_frames))
         clips = []
-        for name, _start, category, split in self.select_split(rows, split_index=3):
+        for name, _start, category, split in self.select_split(rows, split_index=3, id_index=0):
             frame_dir = self._path('s4_data', 'visual_frames', split, category, name)
             mask_dir = self._path('s4_data', 'gt_masks', split, category, name)
-            mask_names = [f'{name}_{t + 1}.png' for t in range(num_frames)]
+            frame_names = [f'{name}_{t + 1}.png' for t in range(num_frames)]
+            mask_names = frame_names
             clips.append(
                 dict(
                     clip_id=name,
-                    img_paths=[osp.join(frame_dir, f'{name}_{t + 1}.png') for t in range(num_frames)],
+                    img_paths=[osp.join(frame_dir, n) for n in frame_names],
                     seg_map_paths=[osp.join(mask_dir, mask_names[t]) if t in labeled else None
                                    for t in range(num_frames)],
                     audio_candidates=dict(
@@ -59,5 +60,6 @@ class AVSBenchS4Dataset(BaseAVSDataset):
                     subset='s4',
                     category=category,
                     label_format='binary',
-                    _problems=self.extra_files(name, mask_dir, mask_names, num_frames)))
+                    _problems=self.extra_files(name, frame_dir, frame_names, num_frames, 'frame') +
+                    self.extra_files(name, mask_dir, mask_names, num_frames)))
         return clips

@@ -137,7 +137,7 @@ class AVSBenchSemanticDataset(BaseAVSDataset):
         name = self.__class__.__name__
         header, rows = self.read_csv()
         col = {c: header.index(c) for c in header}
-        rows = self.select_split(rows, split_index=col['split'])
+        rows = self.select_split(rows, split_index=col['split'], id_index=col['uid'])
         bad = sorted({r[col['label']] for r in rows} - set(self.SUBSET_FRAMES))
         if bad:
             raise ValueError(f'{name}: {self.ann_file} names unknown subsets {bad} in column "label" (known: '

@@ -2,7 +2,8 @@
 import csv
 import os
 import os.path as osp
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from collections import defaultdict
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine.dataset import BaseDataset
 
@@ -17,6 +18,15 @@ def format_problems(problems: Sequence[str], limit: int = MAX_LISTED_PROBLEMS) -
     shown = '\n  '.join(problems[:limit])
     more = f'\n  ... and {len(problems) - limit} more' if len(problems) > limit else ''
     return f'\n  {shown}{more}'
+
+
+class CsvRow(list):
+    """The stripped cells of one metadata csv record, with ``line``, its 1-based line number in the file (named in
+    error messages)."""
+
+    def __init__(self, cells: Sequence[str], line: int):
+        super().__init__(cells)
+        self.line = line
 
 
 @DATASETS.register_module()
@@ -86,10 +96,10 @@ class BaseAVSDataset(BaseDataset):
     def _path(self, *parts: str) -> str:
         return osp.join(self.data_root, *parts)
 
-    def read_csv(self, num_columns: Optional[int] = None) -> Tuple[List[str], List[List[str]]]:
+    def read_csv(self, num_columns: Optional[int] = None) -> Tuple[List[str], List[CsvRow]]:
         """``(header, rows)`` of ``ann_file`` after checking that it exists, that every row has as many cells as
         the header (``num_columns`` when the layout is read positionally) and that it has
-        :attr:`REQUIRED_COLUMNS`."""
+        :attr:`REQUIRED_COLUMNS`. Rows are :class:`CsvRow` lists of stripped cells that know their line."""
         name = self.__class__.__name__
         if not self.ann_file or not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'{name}: metadata csv not found: {self.ann_file!r}')
@@ -113,11 +123,56 @@ class BaseAVSDataset(BaseDataset):
                 if len(row) != len(header):
                     raise ValueError(f'{name}: {self.ann_file} line {line_no} has {len(row)} columns, the '
                                      f'header has {len(header)}: {row}')
-                rows.append([cell.strip() for cell in row])
+                rows.append(CsvRow([cell.strip() for cell in row], line=line_no))
         return header, rows
 
-    def select_split(self, rows: List[List[str]], split_index: int) -> List[List[str]]:
-        """Rows of :attr:`split`; an error names the csv and the splits it has when there is none."""
+    def check_rows(self, rows: Sequence[CsvRow], split_index: int, id_index: int) -> None:
+        """Check the split and clip id columns of every row of the csv (all splits, not only :attr:`split`).
+
+        Raises ``ValueError`` naming the csv and its lines when a row names a split that is not one of
+        :attr:`SPLITS` (the clip would silently belong to no split), when a clip id is listed in two splits (a
+        train/test leak: the model would be scored on clips it was trained on) or twice in one split.
+
+        Args:
+            rows: the csv rows (:class:`CsvRow`, from :meth:`read_csv`).
+            split_index: column of the split name.
+            id_index: column of the clip id.
+        """
+        name = self.__class__.__name__
+        unknown = [r for r in rows if r[split_index] not in self.SPLITS]
+        if unknown:
+            problems = [f'line {r.line}: split {r[split_index]!r} (clip {r[id_index]})' for r in unknown]
+            raise ValueError(f'{name}: {self.ann_file}: {len(unknown)} row(s) name a split that is not one of the '
+                             f'known splits {self.SPLITS}; such a clip would belong to no split (split names are '
+                             f'case-sensitive):{format_problems(problems)}')
+        by_id: Dict[str, List[CsvRow]] = defaultdict(list)
+        for r in rows:
+            by_id[r[id_index]].append(r)
+        repeated = {clip_id: rs for clip_id, rs in by_id.items() if len(rs) > 1}
+        if not repeated:
+            return
+
+        def where(clip_id):
+            return f'clip {clip_id}: ' + ', '.join(f'line {r.line} ({r[split_index]})' for r in repeated[clip_id])
+
+        leaks = [clip_id for clip_id, rs in repeated.items() if len({r[split_index] for r in rs}) > 1]
+        if leaks:
+            raise ValueError(f'{name}: {self.ann_file}: {len(leaks)} clip id(s) appear in more than one split (a '
+                             f'train/test leak: a model would be scored on clips it was trained on):'
+                             f'{format_problems([where(i) for i in leaks])}')
+        raise ValueError(f'{name}: {self.ann_file}: {len(repeated)} clip id(s) repeat within a split:'
+                         f'{format_problems([where(i) for i in repeated])}')
+
+    def select_split(self, rows: List[CsvRow], split_index: int, id_index: int = 0) -> List[CsvRow]:
+        """Rows of :attr:`split`, after :meth:`check_rows` on all rows; an error names the csv and the splits it
+        has when there is none.
+
+        Args:
+            rows: the csv rows.
+            split_index: column of the split name.
+            id_index: column of the clip id.
+        """
+        self.check_rows(rows, split_index, id_index)
         selected = [r for r in rows if r[split_index] == self.split]
         if not selected:
             present = sorted({r[split_index] for r in rows})

@@ -370,3 +370,66 @@ def test_avss_palette_function():
     assert pal[70] == [32, 128, 128]
     with pytest.raises(ValueError):
         avss_palette(300)
+
+
+# ----------------------------------------------------------------------------------------------- csv splits
+def test_unknown_split_names_are_errors_naming_the_rows(tmp_path, fake):
+    """A row whose split is not train/val/test used to be dropped silently from every split."""
+    clips = fake.S4_CLIPS + [('s4f', 'dog', 'Train'), ('s4g', 'dog', 'testing')]
+    root = fake.make_s4(tmp_path / 'Single-source', clips=clips)
+    with pytest.raises(ValueError) as err:
+        S4Dataset(split='train', data_root=root)
+    msg = str(err.value)
+    assert 's4_meta_data.csv' in msg and '2 row(s)' in msg
+    assert "line 7: split 'Train' (clip s4f)" in msg and "line 8: split 'testing' (clip s4g)" in msg
+    assert "known splits ('train', 'val', 'test')" in msg
+    # every split refuses the csv, not only the one whose rows were dropped
+    with pytest.raises(ValueError, match="line 7: split 'Train'"):
+        S4Dataset(split='val', data_root=root)
+
+
+def test_unknown_split_names_in_ms3_and_avss(tmp_path, fake):
+    root = fake.make_ms3(tmp_path / 'Multi-sources', clips=fake.MS3_CLIPS + [('ms3e', 'valid')])
+    with pytest.raises(ValueError, match=r"(?s)ms3_meta_data\.csv.*line 6: split 'valid' \(clip ms3e\)"):
+        MS3Dataset(split='train', data_root=root)
+    clips = fake.AVSS_CLIPS + [('u6', 'v1s', 'Test', 'cat', 2)]
+    root = fake.make_avss(tmp_path / 'AVSBench_semantic', clips=clips)
+    with pytest.raises(ValueError, match=r"(?s)metadata\.csv.*line 7: split 'Test' \(clip u6\)"):
+        SemanticDataset(split='test', data_root=root)
+
+
+def test_clip_in_two_splits_is_a_leak(tmp_path, fake):
+    # s4a is both a training and a test clip: test scores would be measured on training data
+    clips = fake.S4_CLIPS + [('s4a', 'guitar', 'test')]
+    root = fake.make_s4(tmp_path / 'Single-source', clips=clips)
+    with pytest.raises(ValueError) as err:
+        S4Dataset(split='val', data_root=root)
+    msg = str(err.value)
+    assert 's4_meta_data.csv' in msg and 'train/test leak' in msg
+    assert "clip s4a: line 2 (train), line 7 (test)" in msg
+    root = fake.make_ms3(tmp_path / 'Multi-sources', clips=fake.MS3_CLIPS + [('ms3c', 'train')])
+    with pytest.raises(ValueError, match=r"clip ms3c: line 4 \(val\), line 6 \(train\)"):
+        MS3Dataset(split='test', data_root=root)
+    root = fake.make_avss(tmp_path / 'AVSBench_semantic', clips=fake.AVSS_CLIPS + [('u1', 'v1s', 'val', 'dog', 3)])
+    with pytest.raises(ValueError, match=r"clip u1: line 2 \(train\), line 7 \(val\)"):
+        SemanticDataset(split='train', data_root=root)
+
+
+def test_clip_twice_in_one_split_names_the_lines(tmp_path, fake):
+    root = fake.make_s4(tmp_path / 'Single-source', clips=fake.S4_CLIPS + [('s4b', 'dog', 'train')])
+    with pytest.raises(ValueError, match=r"(?s)repeat.*clip s4b: line 3 \(train\), line 7 \(train\)"):
+        S4Dataset(split='test', data_root=root)
+
+
+# ----------------------------------------------------------------------------------------------- extra frames
+def test_sixth_frame_of_s4_and_ms3_is_refused(s4_root, ms3_root, fake):
+    """S4/MS3 clips have 5 frames; a 6th frame in the folder used to be ignored (AVSS already refused it)."""
+    extra = osp.join(s4_root, 's4_data', 'visual_frames', 'train', 'dog', 's4b', 's4b_6.png')
+    fake.write_image(extra, fake.frame_array(1, 5))
+    with pytest.raises(FileNotFoundError, match=r"clip s4b: 1 frame file\(s\) in .*s4b match none of its 5 frames "
+                       r"\(frame/frame count mismatch\): \['s4b_6\.png'\]"):
+        S4Dataset(split='train', data_root=s4_root)
+    extra = osp.join(ms3_root, 'ms3_data', 'visual_frames', 'ms3c', 'ms3c.mp4_6.png')
+    fake.write_image(extra, fake.frame_array(2, 5))
+    with pytest.raises(FileNotFoundError, match=r"clip ms3c: 1 frame file\(s\) .*\['ms3c\.mp4_6\.png'\]"):
+        MS3Dataset(split='val', data_root=ms3_root)
