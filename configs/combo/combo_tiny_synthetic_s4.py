@@ -16,27 +16,24 @@
 # Frames, Maskiges and masks are resized to 96x96 and scored there (the official protocol scores at 224).
 _base_ = [
     '../_base_/models/combo_r50.py',
-    '../_base_/datasets/avsbench_s4.py',
+    '../_base_/datasets/avsbench_s4_maskige.py',
     '../_base_/default_runtime.py',
 ]
 data_root = 'data/synthetic_s4'
 scale = (96, 96)
 channels = 64
 
+# the dataset base's loaders (frames, Maskige, masks, audio); no multi-scale crops at this size
 train_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipMaskige'),
-    dict(type='LoadClipAnnotations'),
-    dict(type='LoadClipAudio'),
-    dict(type='ClipResize', scale=scale, keep_ratio=False),
-    dict(type='ClipTransformBroadcaster', transforms=[dict(type='RandomFlip', prob=0.5)]),
+    *_base_.loading,
+    dict(
+        type='ClipTransformBroadcaster',
+        transforms=[dict(type='Resize', scale=scale, keep_ratio=False),
+                    dict(type='RandomFlip', prob=0.5)]),
     dict(type='PackAVSInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipMaskige'),
-    dict(type='LoadClipAnnotations'),
-    dict(type='LoadClipAudio'),
+    *_base_.loading,
     dict(type='ClipResize', scale=scale, keep_ratio=False, update_ori_shape=True),
     dict(type='PackAVSInputs'),
 ]
@@ -86,18 +83,16 @@ model = dict(
                 cross_attn_cfg=dict(embed_dims=channels, num_heads=4),
                 ffn_cfg=dict(embed_dims=channels, feedforward_channels=4 * channels))),
         audio_mlp_channels=256,
-        # The official layer scale (1e-4) keeps the BFM close to identity for much of a 90k-iteration run; in
-        # 1500 iterations it left the audio too weak (measured: mJ 0.457, and swapped audio still 0.363).
-        # Starting at 1.0 the fused mask features carry the audio from the first step (1500 iterations: mJ 0.839,
-        # swap 0.203).
+        # The official layer scale (1e-4) keeps the BFM close to identity for much of a 90k-iteration run, which
+        # in a run this short leaves the audio too weak; starting at 1.0 the fused mask features carry the audio
+        # from the first step (both measured: configs/combo/README.md).
         fusion=dict(embed_dims=channels, num_heads=4, layer_scale_init=1.0),
         train_cfg=dict(num_points=2304)))
 
-# 750 iterations keep the whole quickstart within 15 minutes on a slow 2-core CPU (measured 0.82 s per iteration
-# there: mJ 0.748, 13.7 min in all). More iterations help: 900 gave mJ 0.793 on that machine, 1500 gave 0.861 on
-# a faster one (0.44 s per iteration).
+# 750 iterations keep the whole quickstart within 15 minutes on a slow 2-core CPU; more iterations score higher
+# (timings and scores per iteration count: configs/combo/README.md).
 max_iters = 750
-# lr 1e-3: 2e-3 did not converge (1500 iterations: mJ 0.397)
+# lr 1e-3: 2e-3 did not converge (configs/combo/README.md)
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),

@@ -1,7 +1,6 @@
 # The quickstart COMBO without the Siam-Encoder (paper Table 3, "w/o SEM"): the image encoder alone, no Maskige
 # loaded; everything else as configs/combo/combo_tiny_synthetic_s4.py. It measures what the Maskiges add in the
-# quickstart setting (figures in docs/combo.md, measured when the quickstart config trained 1500 iterations; to
-# repeat them: TRAIN_OPTIONS="train_cfg.max_iters=1500 train_cfg.val_interval=1500 param_scheduler.0.end=1500").
+# quickstart setting (figures and how to repeat them: configs/combo/README.md).
 _base_ = ['./combo_tiny_synthetic_s4.py']
 model = dict(backbone=dict(use_maskige=False))
 train_dataloader = dict(dataset=dict(

@@ -1,18 +1,4 @@
-# AVSBench baseline (TPAVI) with PVT-v2-b5 on AVSBench-semantic, the official recipe (avss/train.sh):
-# 71 classes (background 0), per-frame CE averaged over the labelled frames, the audio-visual matching (KL)
-# loss on stages 0-3 with lambda_1 = 0.5 on binarised predictions, audio projection without bias, clips padded to
-# 10 frames, Adam lr 1e-4, batch 4 clips, 60 epochs, best checkpoint on val mIoU. The official test scores the
-# zero-padded frames; set val/test_evaluator score_padded_frames=True to reproduce that (default off).
-_base_ = [
-    '../_base_/models/tpavi_pvt.py', '../_base_/datasets/avsbench_semantic.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_adam_60e.py'
-]
-model = dict(
-    neck=dict(align_bias=False),
-    decode_head=dict(
-        num_classes=71,
-        out_channels=71,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0, loss_name='loss_ce'),
-        loss_avm=dict(_delete_=True, type='AudioVisualMatchingLoss', stages=(0, 1, 2, 3), loss_weight=0.5,
-                      frame_reduction='mean')))
-train_dataloader = dict(batch_size=4)
+# AVSBench baseline (TPAVI) with PVT-v2-b5 on AVSBench-semantic: the official recipe is the ResNet-50 one with the
+# other backbone, so this is tpavi_r50_avss.py with PVT-v2-b5 (and the stage widths of the TPAVI neck).
+_base_ = ['./tpavi_r50_avss.py', '../_base_/models/pvt_v2_b5.py']
+model = dict(backbone=dict(_delete_=True, **_base_.pvt_v2_b5), neck=dict(in_channels=_base_.pvt_v2_b5_channels))

@@ -1,13 +1,4 @@
-# AVSBench baseline (TPAVI) with PVT-v2-b5 on AVSBench-object MS3, the official recipe (avs_ms3/train.sh):
-# BCE on all 5 frames plus the audio-visual matching (KL) loss on stages 0-3 with lambda_1 = 0.5
-# (--masked_av_flag --masked_av_stages 0 1 2 3 --lambda_1 0.5 --kl_flag), Adam lr 1e-4, batch 4 clips,
-# 30 epochs, plain 224x224 frames, best checkpoint on val mJ.
-_base_ = [
-    '../_base_/models/tpavi_pvt.py', '../_base_/datasets/avsbench_ms3.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_adam_30e.py'
-]
-model = dict(
-    decode_head=dict(
-        loss_avm=dict(_delete_=True, type='AudioVisualMatchingLoss', stages=(0, 1, 2, 3), loss_weight=0.5,
-                      frame_reduction='sum')))
-train_dataloader = dict(batch_size=4, dataset=dict(pipeline={{_base_.baseline_train_pipeline}}))
+# AVSBench baseline (TPAVI) with PVT-v2-b5 on AVSBench-object MS3: the official recipe is the ResNet-50 one with the
+# other backbone, so this is tpavi_r50_ms3.py with PVT-v2-b5 (and the stage widths of the TPAVI neck).
+_base_ = ['./tpavi_r50_ms3.py', '../_base_/models/pvt_v2_b5.py']
+model = dict(backbone=dict(_delete_=True, **_base_.pvt_v2_b5), neck=dict(in_channels=_base_.pvt_v2_b5_channels))

@@ -1,9 +1,4 @@
-# AVSBench baseline (TPAVI) with PVT-v2-b5 on AVSBench-object S4, the official recipe (avs_s4/train.sh):
-# TPAVI on stages 0-3, BCE on frame 1 of each training clip, no AVM loss, Adam lr 1e-4 without weight decay or
-# schedule, batch 4 clips, 15 epochs, plain 224x224 frames without augmentation, best checkpoint on val mJ.
-# M_F is averaged over test batches of 4 clips as in the AVSBench tables.
-_base_ = [
-    '../_base_/models/tpavi_pvt.py', '../_base_/datasets/avsbench_s4.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_adam_15e.py'
-]
-train_dataloader = dict(batch_size=4, dataset=dict(pipeline={{_base_.baseline_train_pipeline}}))
+# AVSBench baseline (TPAVI) with PVT-v2-b5 on AVSBench-object S4: the official recipe is the ResNet-50 one with the
+# other backbone, so this is tpavi_r50_s4.py with PVT-v2-b5 (and the stage widths of the TPAVI neck).
+_base_ = ['./tpavi_r50_s4.py', '../_base_/models/pvt_v2_b5.py']
+model = dict(backbone=dict(_delete_=True, **_base_.pvt_v2_b5), neck=dict(in_channels=_base_.pvt_v2_b5_channels))

@@ -3,6 +3,7 @@
 # loss on stages 0-3 with lambda_1 = 0.5 on binarised predictions, audio projection without bias, clips padded to
 # 10 frames, Adam lr 1e-4, batch 4 clips, 60 epochs, best checkpoint on val mIoU. The official test scores the
 # zero-padded frames; set val/test_evaluator score_padded_frames=True to reproduce that (default off).
+# Paper and measured numbers: configs/tpavi/README.md.
 _base_ = [
     '../_base_/models/tpavi_r50.py', '../_base_/datasets/avsbench_semantic.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_adam_60e.py'

@@ -2,6 +2,7 @@
 # TPAVI on stages 0-3, BCE on frame 1 of each training clip, no AVM loss, Adam lr 1e-4 without weight decay or
 # schedule, batch 4 clips, 15 epochs, plain 224x224 frames without augmentation, best checkpoint on val mJ.
 # M_F is averaged over test batches of 4 clips as in the AVSBench tables.
+# Paper and measured numbers: configs/tpavi/README.md.
 _base_ = [
     '../_base_/models/tpavi_r50.py', '../_base_/datasets/avsbench_s4.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_adam_15e.py'

@@ -13,18 +13,17 @@ _base_ = [
 data_root = 'data/synthetic_s4'
 scale = (96, 96)
 
+# the dataset base's loaders (frames, masks, audio)
 train_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipAnnotations'),
-    dict(type='LoadClipAudio'),
-    dict(type='ClipResize', scale=scale, keep_ratio=False),
-    dict(type='ClipTransformBroadcaster', transforms=[dict(type='RandomFlip', prob=0.5)]),
+    *_base_.loading,
+    dict(
+        type='ClipTransformBroadcaster',
+        transforms=[dict(type='Resize', scale=scale, keep_ratio=False),
+                    dict(type='RandomFlip', prob=0.5)]),
     dict(type='PackAVSInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipAnnotations'),
-    dict(type='LoadClipAudio'),
+    *_base_.loading,
     dict(type='ClipResize', scale=scale, keep_ratio=False, update_ori_shape=True),
     dict(type='PackAVSInputs'),
 ]
@@ -84,7 +83,7 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 
-max_iters = 1800  # about 12 minutes on an idle 2-core CPU
+max_iters = 1800  # within the quickstart's 15 minutes on an idle 2-core CPU (timing: configs/tpavi/README.md)
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4))
 param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=1e-5, begin=0, end=max_iters, by_epoch=False)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)

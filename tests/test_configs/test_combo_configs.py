@@ -4,6 +4,7 @@ import glob
 import os.path as osp
 
 import pytest
+from config_diff import differing_keys
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 
@@ -43,19 +44,6 @@ init_default_scope('avsseg')
 def _load(name):
     sub = 'ablations' if name.count('_') > 2 and 'synthetic' not in name else ''
     return Config.fromfile(osp.join(ROOT, sub, f'{name}.py'))
-
-
-def _flatten(value, prefix=''):
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, (list, tuple)):
-        items = [('len', len(value))] + list(enumerate(value))
-    else:
-        return {prefix.rstrip('.'): value}
-    out = {}
-    for key, item in items:
-        out.update(_flatten(item, f'{prefix}{key}.'))
-    return out
 
 
 def _shrink(model):
@@ -132,11 +120,9 @@ def _flatten_get(cfg, path):
 @pytest.mark.parametrize('subset,ablation', [(s, a) for s in ('s4', 'avss') for a in ABLATIONS
                                              if (s, a) not in (('s4', 'ada-10'), ('avss', 'ada-5'))])
 def test_ablation_changes_exactly_its_switch(subset, ablation):
-    parent = _flatten(_load(f'combo_r50_{subset}').to_dict())
     child_cfg = _load(f'combo_r50_{subset}_{ablation}')
-    child = _flatten(child_cfg.to_dict())
     allowed, check = ABLATIONS[ablation]
-    diff = {k for k in set(parent) | set(child) if parent.get(k, '<missing>') != child.get(k, '<missing>')}
+    diff = differing_keys(_load(f'combo_r50_{subset}').to_dict(), child_cfg.to_dict())
     assert diff, 'the ablation changes nothing'
     assert all(any(k.startswith(a) for a in allowed) for k in diff), sorted(diff)
     assert all(any(k.startswith(a) for k in diff) for a in allowed), (allowed, sorted(diff))
@@ -145,6 +131,21 @@ def test_ablation_changes_exactly_its_switch(subset, ablation):
             types = [t['type'] for t in _flatten_get(child_cfg, path)]
             assert 'LoadClipMaskige' not in types and 'LoadClipFrames' in types
     assert check(MODELS.build(_shrink(child_cfg.model)))
+
+
+PVT_KEYS = ('model.backbone.backbone.', 'model.backbone.in_channels', 'model.decode_head.in_channels', 'pvt_v2_b5')
+
+
+@pytest.mark.parametrize('subset', ['s4', 'ms3', 'avss'])
+def test_pvt_config_is_the_r50_config_with_the_backbone_swapped(subset):
+    """combo_pvt_<subset> inherits combo_r50_<subset>: the official PVT recipe differs only in the encoders."""
+    pvt_cfg = _load(f'combo_pvt_{subset}')
+    diff = differing_keys(_load(f'combo_r50_{subset}').to_dict(), pvt_cfg.to_dict())
+    assert all(k.startswith(PVT_KEYS) for k in diff), sorted(diff)
+    assert all(any(k.startswith(a) for k in diff) for a in PVT_KEYS), sorted(diff)
+    model_base = Config.fromfile(osp.join(ROOT, '..', '_base_', 'models', 'combo_pvt.py')).model
+    assert pvt_cfg.model.backbone == model_base.backbone and pvt_cfg.model.backbone.backbone.type == 'PVTv2'
+    assert pvt_cfg.model.decode_head.in_channels == [64, 128, 320, 512]
 
 
 def test_param_groups_of_the_official_recipe():
@@ -194,11 +195,9 @@ def test_quickstart_config_keeps_the_combo_structure():
 def test_quickstart_wo_sem_changes_exactly_the_siam_encoder():
     """The quickstart without Siam-Encoder differs from the quickstart config only in the Maskige switch and
     the Maskige loading, like the paper-size wo-sem ablations."""
-    parent = _flatten(_load('combo_tiny_synthetic_s4').to_dict())
     child_cfg = _load('combo_tiny_synthetic_s4_wo-sem')
-    child = _flatten(child_cfg.to_dict())
     allowed, check = ABLATIONS['wo-sem']
-    diff = {k for k in set(parent) | set(child) if parent.get(k, '<missing>') != child.get(k, '<missing>')}
+    diff = differing_keys(_load('combo_tiny_synthetic_s4').to_dict(), child_cfg.to_dict())
     assert diff and all(any(k.startswith(a) for a in allowed) for k in diff), sorted(diff)
     for path in PIPELINES:
         types = [t['type'] for t in _flatten_get(child_cfg, path)]

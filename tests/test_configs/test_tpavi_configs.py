@@ -3,6 +3,7 @@ import os.path as osp
 
 import pytest
 import torch
+from config_diff import differing_keys
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -35,6 +36,19 @@ def test_official_recipes(backbone):
     assert avss.model.decode_head.loss_avm.frame_reduction == 'mean'
     assert avss.model.neck.align_bias is False
     assert avss.test_evaluator.type == 'AVSSemanticMetric'
+
+
+@pytest.mark.parametrize('subset', ['s4', 'ms3', 'avss'])
+def test_pvt_config_is_the_r50_config_with_the_backbone_swapped(subset):
+    """tpavi_pvt_<subset> inherits tpavi_r50_<subset> and changes the backbone and the neck's stage widths only."""
+    pvt_cfg = load(f'tpavi_pvt_{subset}.py')
+    allowed = ('model.backbone.', 'model.neck.in_channels', 'pvt_v2_b5')
+    diff = differing_keys(load(f'tpavi_r50_{subset}.py').to_dict(), pvt_cfg.to_dict())
+    assert all(k.startswith(allowed) for k in diff), sorted(diff)
+    assert all(any(k.startswith(a) for k in diff) for a in allowed), sorted(diff)
+    model_base = Config.fromfile(osp.join(CONFIG_DIR, '..', '_base_', 'models', 'tpavi_pvt.py')).model
+    assert pvt_cfg.model.backbone == model_base.backbone and pvt_cfg.model.backbone.type == 'PVTv2'
+    assert pvt_cfg.model.neck.in_channels == [64, 128, 320, 512]
 
 
 def test_r50_ms3_model_builds_and_runs():

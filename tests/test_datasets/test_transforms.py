@@ -368,6 +368,14 @@ def test_clip_pad():
 
 
 # ----------------------------------------------------------------------------------------------- colour
+def jitter_with_draws(tf, orig, seed, num_draws):
+    """``tf`` applied to a copy of ``orig`` under ``seed``, and the first ``num_draws`` draws of that seed."""
+    np.random.seed(seed)
+    out = tf.transform(copy.deepcopy(orig))
+    np.random.seed(seed)
+    return out, [tf.draw_params() for _ in range(num_draws)]
+
+
 def test_photometric_distortion_one_draw_per_clip():
     tf = ClipPhotoMetricDistortion()
     results = make_clip()
@@ -377,10 +385,7 @@ def test_photometric_distortion_one_draw_per_clip():
     orig = copy.deepcopy(results)
     changed = 0
     for seed in range(8):
-        np.random.seed(seed)
-        out = tf.transform(copy.deepcopy(orig))
-        np.random.seed(seed)
-        params = tf.draw_params()
+        out, (params, ) = jitter_with_draws(tf, orig, seed, 1)
         for t in (0, 2):
             np.testing.assert_array_equal(out['imgs'][t], tf.apply(orig['imgs'][t], params))
         np.testing.assert_array_equal(out['imgs'][0], out['imgs'][2])
@@ -405,10 +410,7 @@ def test_photometric_distortion_per_frame_and_listed_aux_keys():
     orig = copy.deepcopy(results)
     distinct = 0
     for seed in range(6):
-        np.random.seed(seed)
-        out = tf.transform(copy.deepcopy(orig))
-        np.random.seed(seed)
-        draws = [tf.draw_params() for _ in range(4)]  # frame 0, its aux; frame 2, its aux
+        out, draws = jitter_with_draws(tf, orig, seed, 4)  # frame 0, its aux; frame 2, its aux
         np.testing.assert_array_equal(out['imgs'][0], tf.apply(orig['imgs'][0], draws[0]))
         np.testing.assert_array_equal(out[AUX][0], tf.apply(orig[AUX][0], draws[1]))
         np.testing.assert_array_equal(out['imgs'][2], tf.apply(orig['imgs'][2], draws[2]))

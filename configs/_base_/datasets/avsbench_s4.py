@@ -3,16 +3,20 @@ dataset_type = 'AVSBenchS4Dataset'
 data_root = 'data/AVSBench_object/Single-source'
 crop_size = (224, 224)
 
-# Training: COMBO's multi-scale recipe, one draw per clip applied to all 5 frames (and Maskiges):
+# The clip loaders; a method that needs more per-frame inputs lists them in a dataset base of its own
+# (COMBO: avsbench_s4_maskige.py).
+loading = [
+    dict(type='LoadClipFrames'),
+    dict(type='LoadClipAnnotations'),
+    dict(type='LoadClipAudio'),
+]
+# Training: COMBO's multi-scale recipe, one draw per clip applied to all 5 frames (and their auxiliary images):
 # shortest edge from int(x * 0.1 * 224) for x = 5..20 (112..448), long edge <= 896, a 224x224 crop
 # (detectron2 RandomCrop_CategoryAreaConstraint with single_category_max_area=1.0, i.e. unconstrained),
 # SSD colour jitter, horizontal flip, pad to 224 (image 128, label 255, as COMBO's mapper).
 # The AVSBench/TPAVI baseline instead trains on the plain 224x224 release frames without augmentation:
 # for it use `baseline_train_pipeline` below.
-train_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipAnnotations'),
-    dict(type='LoadClipAudio'),
+train_augmentation = [
     dict(
         type='ClipRandomResize',
         short_edge_lengths=[112, 134, 156, 179, 201, 224, 246, 268, 291, 313, 336, 358, 380, 403, 425, 448],
@@ -22,24 +26,17 @@ train_pipeline = [
     dict(type='ClipPhotoMetricDistortion'),
     dict(type='ClipTransformBroadcaster', transforms=[dict(type='RandomFlip', prob=0.5)]),
     dict(type='ClipPad', size=crop_size, pad_val=128, seg_pad_val=255),
-    dict(type='PackAVSInputs'),
-]
-baseline_train_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipAnnotations'),
-    dict(type='LoadClipAudio'),
-    dict(type='ClipResize', scale=crop_size, keep_ratio=False),
-    dict(type='PackAVSInputs'),
 ]
 # Val/test: plain 224x224 resize; masks are loaded first and resized with the frames (nearest), and
 # ori_shape follows, so predictions are scored at 224x224 as the AVSBench protocol does.
-test_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipAnnotations'),
-    dict(type='LoadClipAudio'),
-    dict(type='ClipResize', scale=crop_size, keep_ratio=False, update_ori_shape=True),
+test_resize = dict(type='ClipResize', scale=crop_size, keep_ratio=False, update_ori_shape=True)
+train_pipeline = [*loading, *train_augmentation, dict(type='PackAVSInputs')]
+baseline_train_pipeline = [
+    *loading,
+    dict(type='ClipResize', scale=crop_size, keep_ratio=False),
     dict(type='PackAVSInputs'),
 ]
+test_pipeline = [*loading, test_resize, dict(type='PackAVSInputs')]
 
 train_dataloader = dict(
     batch_size=4,  # clips (x5 frames); AVSBench trains with 4, COMBO with 8

@@ -4,24 +4,23 @@ data_root = 'data/AVSBench_semantic'
 num_classes = 71
 crop_size = (224, 224)
 
-# Training, as the official AVSS loader: short side resized to 224 (aspect kept), then a 224x224 centre crop.
-# (ClipRandomResize with a single choice and no long-edge cap is that deterministic short-side resize.)
-train_pipeline = [
+# The clip loaders; COMBO's base with the Maskige is avsbench_semantic_maskige.py.
+loading = [
     dict(type='LoadClipFrames'),
     dict(type='LoadClipAnnotations'),
     dict(type='LoadClipAudio'),
+]
+# Training, as the official AVSS loader: short side resized to 224 (aspect kept), then a 224x224 centre crop.
+# (ClipRandomResize with a single choice and no long-edge cap is that deterministic short-side resize; mmcv's
+# CenterCrop takes (w, h).)
+train_augmentation = [
     dict(type='ClipRandomResize', short_edge_lengths=[224], max_long_edge=None),
-    dict(type='ClipTransformBroadcaster', transforms=[dict(type='CenterCrop', crop_size=crop_size[::-1])]),  # (w, h)
-    dict(type='PackAVSInputs'),
+    dict(type='ClipTransformBroadcaster', transforms=[dict(type='CenterCrop', crop_size=crop_size[::-1])]),
 ]
 # Val/test: plain 224x224 resize, masks nearest-resized with the frames and scored at 224x224 (official).
-test_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipAnnotations'),
-    dict(type='LoadClipAudio'),
-    dict(type='ClipResize', scale=crop_size, keep_ratio=False, update_ori_shape=True),
-    dict(type='PackAVSInputs'),
-]
+test_resize = dict(type='ClipResize', scale=crop_size, keep_ratio=False, update_ori_shape=True)
+train_pipeline = [*loading, *train_augmentation, dict(type='PackAVSInputs')]
+test_pipeline = [*loading, test_resize, dict(type='PackAVSInputs')]
 
 # label_source='semantic' reads labels_semantic index PNGs (COMBO); 'rgb' reads labels_rgb colour PNGs
 # (the official loader). Both hold the same labels.

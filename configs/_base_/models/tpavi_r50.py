@@ -1,5 +1,10 @@
-# AVSBench baseline (TPAVI, Zhou et al. ECCV 2022) with a ResNet-50 visual backbone.
-# Same defaults as tpavi_pvt.py (official S4 setting); see that file for the MS3 / AVSS overrides.
+# AVSBench baseline (TPAVI, Zhou et al. ECCV 2022) with a ResNet-50 visual backbone (tpavi_pvt.py swaps in PVT-v2-b5).
+# Defaults are the official S4 setting: binary masks (1 output channel, sigmoid, threshold 0.5), BCE on the
+# labelled frames, TPAVI (audio-visual, audio Linear with bias) on all four stages, no AVM loss.
+# MS3: decode_head.loss_avm=dict(type='AudioVisualMatchingLoss', stages=(0, 1, 2, 3), loss_weight=0.5,
+#      frame_reduction='sum').
+# AVSS: decode_head num_classes=71, out_channels=71, loss_decode=dict(type='CrossEntropyLoss', ...,
+#      loss_name='loss_ce'), loss_avm with frame_reduction='mean', and neck.align_bias=False.
 #
 # The official ResNet-50 (B2_ResNet) is the torchvision layout (stride in the 3x3 conv) plus a second
 # layer3/layer4 branch that its forward never uses; mmseg's ResNet v1 (style='pytorch') is that network without

@@ -1,0 +1,15 @@
+# AVSBench-object S4 for COMBO: avsbench_s4.py with each frame's Maskige loaded right after the frames
+# (LoadClipMaskige declares it an auxiliary image, so every clip transform moves it with its frame). Maskige
+# location: LoadClipMaskige's default, the official pre_SAM_mask tree next to the data (docs/maskige.md).
+_base_ = ['./avsbench_s4.py']
+loading = [
+    dict(type='LoadClipFrames'),
+    dict(type='LoadClipMaskige'),
+    dict(type='LoadClipAnnotations'),
+    dict(type='LoadClipAudio'),
+]
+train_pipeline = [*loading, *_base_.train_augmentation, dict(type='PackAVSInputs')]
+test_pipeline = [*loading, _base_.test_resize, dict(type='PackAVSInputs')]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
