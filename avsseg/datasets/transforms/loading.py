@@ -1,7 +1,12 @@
 """Loading a clip: its frames, its masks and its audio (official ``.pkl`` log-mel or any waveform)."""
 import math
+import os
+import tempfile
+import threading
+import zlib
 from typing import Dict, List, Optional, Sequence
 
+import cv2
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -14,6 +19,12 @@ from ..avsbench_semantic_dataset import avss_palette
 #: VGGish's log offset: the log-mel of silence is ``log(0 + 0.01)``.
 SILENCE_LOG_MEL = math.log(0.01)
 
+PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+JPEG_SIGNATURE = b'\xff\xd8\xff'
+#: libjpeg warnings that mean the entropy-coded data is damaged (libjpeg substitutes grey or garbage blocks and
+#: goes on). Other libjpeg warnings (e.g. an unknown JFIF revision) leave the picture intact.
+JPEG_CORRUPTION_MESSAGES = ('Corrupt JPEG data', 'Premature end of JPEG file', 'Inconsistent progression sequence')
+
 
 def _read_bytes(path: str, what: str, clip_id, backend_args: Optional[dict]) -> bytes:
     try:
@@ -24,13 +35,116 @@ def _read_bytes(path: str, what: str, clip_id, backend_args: Optional[dict]) -> 
         raise OSError(f'cannot read {what} of clip {clip_id} ({path}): {err}') from err
 
 
+def png_structure_problem(content: bytes) -> Optional[str]:
+    """Why ``content`` is not a complete, intact PNG (``None`` when it is).
+
+    Walks the chunk list from the signature to ``IEND``, checking that every chunk fits in the data and that its
+    CRC matches. PIL decodes a PNG that lost its end (the ``IEND`` chunk, or the end of the last ``IDAT``)
+    without complaint, and neither decoder checks every chunk's CRC. Bytes after ``IEND`` are allowed.
+
+    Args:
+        content: the file's bytes, starting with the PNG signature.
+    """
+    view = memoryview(content)
+    pos, size = len(PNG_SIGNATURE), len(content)
+    while True:
+        if pos + 8 > size:
+            return f'truncated PNG: the data ends after {size} bytes, before the IEND chunk'
+        length = int.from_bytes(view[pos:pos + 4], 'big')
+        kind = bytes(view[pos + 4:pos + 8]).decode('latin-1')
+        end = pos + 12 + length
+        if end > size:
+            return (f'truncated PNG: chunk {kind} at byte {pos} holds {length} bytes but the data ends after '
+                    f'{size} bytes')
+        if zlib.crc32(view[pos + 4:end - 4]) != int.from_bytes(view[end - 4:end], 'big'):
+            return f'corrupt PNG: CRC mismatch in chunk {kind} at byte {pos}'
+        if kind == 'IEND':
+            return None
+        pos = end
+
+
+class _decoder_messages:
+    """Collects what C decoders print on the process's standard error (file descriptor 2) while active.
+
+    libjpeg reports corrupt entropy-coded data only as a warning printed on stderr, then returns a picture with
+    garbage blocks; no decoder available here (OpenCV, PIL, torchvision) exposes the warning to Python, so it is
+    read from the file descriptor. ``corruption`` is the first line naming damaged data
+    (:data:`JPEG_CORRUPTION_MESSAGES`), or None; every other line is written back to stderr on exit, so nothing
+    else is swallowed. A lock keeps threads of one process from redirecting the descriptor at the same time.
+    """
+
+    _lock = threading.Lock()
+    #: One scratch file per process (a forked child must not share its parent's file offset), emptied per use.
+    _scratch: Dict[int, int] = {}
+
+    def __enter__(self) -> '_decoder_messages':
+        self.corruption: Optional[str] = None
+        self._lock.acquire()
+        try:
+            pid = os.getpid()
+            if pid not in self._scratch:
+                fd, name = tempfile.mkstemp(prefix='avsseg_decoder_messages_')
+                os.unlink(name)
+                self._scratch[pid] = fd
+            self._fd = self._scratch[pid]
+            os.ftruncate(self._fd, 0)
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            self._saved = os.dup(2)
+            os.dup2(self._fd, 2)
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+            size = os.lseek(self._fd, 0, os.SEEK_CUR)
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            text = os.read(self._fd, size).decode('utf-8', 'replace') if size else ''
+        finally:
+            self._lock.release()
+        other = []
+        for line in text.splitlines():
+            if self.corruption is None and line.strip().startswith(JPEG_CORRUPTION_MESSAGES):
+                self.corruption = line.strip()
+            elif line.strip():
+                other.append(line)
+        if other:
+            os.write(2, ('\n'.join(other) + '\n').encode('utf-8', 'replace'))
+
+
 def _decode(content: bytes, path: str, what: str, clip_id, **kwargs) -> np.ndarray:
+    """Decode an image with ``mmcv.imfrombytes(content, **kwargs)``; damaged data is an error naming the file.
+
+    PNG data is checked chunk by chunk first (:func:`png_structure_problem`). JPEG data is decoded while libjpeg's
+    messages are collected (:class:`_decoder_messages`): with the ``cv2`` backend that is the decode itself, with
+    another backend (PIL prints nothing) OpenCV decodes the data once more only to check it.
+    """
+    prefix = f'cannot decode {what} of clip {clip_id} ({path})'
+    if content[:len(PNG_SIGNATURE)] == PNG_SIGNATURE:
+        problem = png_structure_problem(content)
+        if problem is not None:
+            raise ValueError(f'{prefix}: {problem}')
+    messages = None
     try:
-        img = mmcv.imfrombytes(content, **kwargs)
+        if content[:len(JPEG_SIGNATURE)] == JPEG_SIGNATURE:
+            with _decoder_messages() as messages:
+                img = mmcv.imfrombytes(content, **kwargs)
+                if kwargs.get('backend') != 'cv2':
+                    cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_UNCHANGED)
+        else:
+            img = mmcv.imfrombytes(content, **kwargs)
     except Exception as err:  # cv2/PIL raise many types on corrupt data
-        raise ValueError(f'cannot decode {what} of clip {clip_id} ({path}): {err}') from err
+        if messages is not None and messages.corruption is not None:
+            raise ValueError(f'{prefix}: corrupt JPEG data (libjpeg: "{messages.corruption}")') from err
+        raise ValueError(f'{prefix}: {err}') from err
+    if messages is not None and messages.corruption is not None:
+        raise ValueError(f'{prefix}: corrupt JPEG data (libjpeg: "{messages.corruption}"); decoding would give a '
+                         'damaged picture')
     if img is None:
-        raise ValueError(f'cannot decode {what} of clip {clip_id} ({path}): not a readable image')
+        raise ValueError(f'{prefix}: not a readable image')
     return img
 
 
@@ -42,6 +156,10 @@ class LoadClipFrames(BaseTransform):
 
     Added keys: ``imgs`` (list of T ``uint8`` (or ``float32``) ``[H, W, 3]`` RGB arrays; padded frames are zeros
     of the clip's size), ``img_shape`` and ``ori_shape`` (``(H, W)``, one for the clip).
+
+    Damaged files are errors naming the file, with either backend: a truncated or corrupt PNG (every chunk and
+    its CRC are checked), a truncated JPEG, and a JPEG whose compressed data libjpeg reports as corrupt (it would
+    otherwise decode to a picture with garbage blocks and only a line on stderr).
 
     Args:
         to_float32: return ``float32`` frames instead of ``uint8``.
@@ -96,12 +214,14 @@ class LoadClipAnnotations(BaseTransform):
 
     Decoding follows ``label_format`` (argument, else ``results['label_format']``, else ``'binary'``):
 
-    - ``'binary'``: 0/255 (or 0/1) PNGs, any value > 0 is the sounding object -> 0/1 (multi-channel PNGs use
-      the channel maximum);
+    - ``'binary'``: 0/255 (or 0/1) PNGs -> 0/1 (multi-channel PNGs use the channel maximum); any other value
+      (grey edges of a mask saved as JPEG or resized with interpolation) is an error naming the file;
     - ``'palette_rgb'``: AVSS ``labels_rgb`` colour PNGs; each colour is looked up in the palette (``palette``,
       else :func:`avss_palette` of ``num_classes``), an unknown colour is an error;
     - ``'index'``: single-channel index PNGs (AVSS ``labels_semantic``); values must be below ``num_classes``
       or equal ``ignore_index``.
+
+    Damaged files are errors naming the file, as in :class:`LoadClipFrames`.
 
     Required keys: ``seg_map_paths`` (T paths or ``None``), ``imgs`` (from :class:`LoadClipFrames`, for the
     size of unlabelled frames and the size check), ``img_paths``.
@@ -165,6 +285,30 @@ class LoadClipAnnotations(BaseTransform):
                              f'{colours}')
         return labels_sorted[pos].astype(np.uint8)
 
+    @staticmethod
+    def _decode_binary(raw: np.ndarray, path: str, clip_id) -> np.ndarray:
+        """0/1 ``uint8`` ``[H, W]`` from a 0/255 (16-bit: 0/65535) or 0/1 mask; colour channels (alpha is left
+        out) use their maximum. Any other value is an error naming the file."""
+        values = raw if raw.ndim == 2 else raw[..., :3]
+        if values.dtype == bool:  # 1-bit PNGs
+            values = values.astype(np.uint8)
+        if not np.issubdtype(values.dtype, np.integer):
+            raise ValueError(f'LoadClipAnnotations: binary mask {path} of clip {clip_id} must hold integers, got '
+                             f'{values.dtype}')
+        high = 1 if values.max(initial=0) <= 1 else np.iinfo(values.dtype).max
+        bad = (values != 0) & (values != high)
+        if bad.ndim == 3:
+            bad = bad.any(axis=-1)
+        if bad.any():
+            found = np.unique(values).tolist()
+            raise ValueError(
+                f'LoadClipAnnotations: binary mask {path} of clip {clip_id} must hold only 0 and {high} (or 0 and '
+                f'1), but {int(bad.sum())} pixel(s) are neither (values found: {found[:8]}'
+                f'{" ..." if len(found) > 8 else ""}); grey values come from saving a mask as JPEG or resizing it '
+                'with interpolation')
+        gray = values if values.ndim == 2 else values.max(axis=-1)
+        return (gray > 0).astype(np.uint8)
+
     def transform(self, results: Dict) -> Dict:
         clip_id = results.get('clip_id')
         if 'imgs' not in results:
@@ -196,8 +340,7 @@ class LoadClipAnnotations(BaseTransform):
                 raise ValueError(f'LoadClipAnnotations: mask {path} is {raw.shape[0]}x{raw.shape[1]} but frame '
                                  f'{img_paths[t]} of clip {clip_id} is {shape[0]}x{shape[1]} (H x W)')
             if label_format == 'binary':
-                gray = raw if raw.ndim == 2 else raw[..., :3].max(axis=-1)
-                seg = (gray > 0).astype(np.uint8)
+                seg = self._decode_binary(raw, path, clip_id)
             elif label_format == 'palette_rgb':
                 seg = self._decode_palette(raw, path, clip_id, lookup)
             else:
