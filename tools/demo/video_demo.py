@@ -99,6 +99,10 @@ def output_frames(video: str, fps_out) -> Iterator:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    try:  # a bad input is reported before the model is built
+        check_video(args.video)
+    except (FileNotFoundError, RuntimeError, ValueError) as err:
+        raise SystemExit(f'video_demo: {err}') from err
     inferencer = AVSInferencer(args.config, args.checkpoint, device=args.device, show_progress=False)
     offset = inferencer.sampling['frame_offset']
     if args.dump_frames:
