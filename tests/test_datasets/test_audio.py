@@ -351,3 +351,71 @@ def test_mix_at_snr_edge_cases():
         mix_at_snr(np.ones(100), np.zeros(0), 0.0)
     with pytest.raises(ValueError, match='empty'):
         mix_at_snr(np.zeros(0), np.ones(10), 0.0)
+
+
+# ----------------------------------------------------------------------------- low sample rates, warnings in the log
+def test_low_sample_rate_wav_warns_with_file_and_rate(tmp_path):
+    """An 8 kHz wav used to be accepted silently although the upper mel bands of its log-mel stay empty."""
+    from avsseg.datasets.audio import LowSampleRateWarning, empty_mel_bands
+    t = np.arange(8000 * 2) / 8000
+    path = str(tmp_path / 'phone.wav')
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 8000)
+    with pytest.warns(LowSampleRateWarning) as record:
+        wave, sr = load_audio(path)
+    assert sr == 8000 and len(record) == 1
+    msg = str(record[0].message)
+    assert path in msg and '8000 Hz' in msg and '4000 Hz' in msg and '14 of the 64 mel bands stay empty' in msg
+    # the bands the message counts are empty whatever the sound: white noise fills everything below 4 kHz
+    noise = np.random.default_rng(0).standard_normal(8000 * 2).astype(np.float32) * 0.1
+    mel = clip_log_mel(to_mono_16k(noise, 8000), 1)[0, 0]
+    assert empty_mel_bands(8000) == 14
+    assert (mel[:, -14:] < np.log(0.01) + 0.3).all() and (mel[:, :40] > np.log(0.01) + 2).all()
+    assert empty_mel_bands(16000) == 0 and empty_mel_bands(11025) == 6
+    for rate in (16000, 44100):
+        ok = str(tmp_path / f'{rate}.wav')
+        sf.write(ok, np.zeros(rate, np.float32), rate)
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')
+            load_audio(ok)
+
+
+@pytest.fixture
+def run_log(tmp_path):
+    """A current MMLogger with a log file, as a runner creates one; removed afterwards."""
+    from mmengine.logging import MMLogger
+    name = f'avsseg_test_audio_{tmp_path.name}'
+    log_file = tmp_path / 'run.log'
+    logger = MMLogger.get_instance(name, log_file=str(log_file))
+    yield log_file
+    for handler in logger.handlers:
+        handler.close()
+    MMLogger._instance_dict.pop(name, None)
+
+
+def test_padding_and_rate_warnings_reach_the_run_log(tmp_path, run_log, capsys):
+    path = str(tmp_path / 'short8k.wav')
+    sf.write(path, np.full(int(8000 * 2.5), 0.1, np.float32), 8000)
+    with pytest.warns(UserWarning):
+        clip_log_mel(to_mono_16k(*load_audio(path)), 5, path)
+    text = run_log.read_text()
+    assert f'LowSampleRateWarning: {path}: sample rate 8000 Hz' in text
+    assert f'AudioPaddingWarning: {path}: audio gives 2 VGGish example(s)' in text and 'WARNING' in text
+    # written to the file, not printed a second time by the logger's console handler
+    assert 'VGGish example' not in capsys.readouterr().out
+
+
+def _pad_in_worker(path):
+    clip_log_mel(to_mono_16k(*load_audio(path)), 5, path)
+    return True
+
+
+def test_warnings_of_forked_dataloader_workers_reach_the_run_log(tmp_path, run_log):
+    import multiprocessing
+    paths = []
+    for i in range(2):
+        paths.append(str(tmp_path / f'w{i}.wav'))
+        sf.write(paths[-1], np.full(16000 * 3, 0.1, np.float32), 16000)
+    with multiprocessing.get_context('fork').Pool(2) as pool:
+        assert pool.map(_pad_in_worker, paths) == [True, True]
+    text = run_log.read_text()
+    assert all(f'AudioPaddingWarning: {p}: audio gives 3 VGGish example(s)' in text for p in paths)

@@ -12,6 +12,9 @@ import soundfile as sf
 import torch
 import torchaudio.functional as AF
 
+from .vggish_log_mel import NUM_MEL_BINS, LowSampleRateWarning, empty_mel_bands
+from .warning_log import warn_to_log
+
 #: VGGish's sample rate.
 TARGET_SAMPLE_RATE = 16000
 
@@ -81,7 +84,9 @@ def load_audio(path: str) -> Tuple[np.ndarray, int]:
     WAV/FLAC/OGG/MP3 (and other libsndfile formats) are read with soundfile; if libsndfile cannot read
     the file (e.g. a WAV holding a compressed codec) PyAV is tried. MP4/M4A/AAC/MKV/WEBM and other
     containers are decoded with PyAV. Integer PCM is scaled to [-1, 1) (int16 / 32768), as VGGish's
-    ``wavfile_to_examples`` does.
+    ``wavfile_to_examples`` does. A file below 16 kHz gives a :class:`LowSampleRateWarning` naming it, its rate and
+    the VGGish mel bands that will stay empty (also written to the run's log, see
+    :func:`~avsseg.datasets.audio.warning_log.warn_to_log`).
 
     Args:
         path: file path.
@@ -113,6 +118,14 @@ def load_audio(path: str) -> Tuple[np.ndarray, int]:
         raise ValueError(f'audio file {path!r} has zero samples')
     if sr <= 0:
         raise ValueError(f'audio file {path!r} reports an invalid sample rate {sr}')
+    if sr < TARGET_SAMPLE_RATE:
+        empty = empty_mel_bands(sr)
+        warn_to_log(
+            f'{path}: sample rate {sr} Hz is below the {TARGET_SAMPLE_RATE} Hz VGGish expects; resampling cannot '
+            f'restore what lies above {sr / 2:g} Hz, so {empty} of the {NUM_MEL_BINS} mel bands stay empty '
+            '(a 16 kHz or higher recording of the clip gives the features the models were trained on)',
+            LowSampleRateWarning,
+            stacklevel=2)
     return wave, sr
 
 

@@ -10,13 +10,14 @@ offset aligns frame ``k`` with samples ``[160k, 160k + 400)``); its own filterba
 in mel space (up to 0.01 off), so it is overwritten with VGGish's matrix.
 """
 import functools
-import warnings
 from typing import Union
 
 import numpy as np
 import torch
 import torchaudio
 from torch import Tensor, nn
+
+from .warning_log import warn_to_log
 
 SAMPLE_RATE = 16000
 WINDOW_LENGTH = 400  # 25 ms
@@ -39,6 +40,10 @@ _MEL_Q = 1127.0
 
 class AudioPaddingWarning(UserWarning):
     """Audio was shorter than the clip needs and was padded (the message says what and by how much)."""
+
+
+class LowSampleRateWarning(UserWarning):
+    """Audio was recorded below 16 kHz: the upper mel bands of its VGGish log-mel stay empty."""
 
 
 def hz_to_mel(hz: Union[float, np.ndarray]) -> np.ndarray:
@@ -132,6 +137,18 @@ class VGGishLogMel(nn.Module):
         return torch.log(mel + LOG_OFFSET).transpose(-1, -2)
 
 
+def empty_mel_bands(sample_rate: int) -> int:
+    """How many of VGGish's 64 mel bands lie wholly above the Nyquist frequency of ``sample_rate``.
+
+    Resampling to 16 kHz cannot restore frequencies the recording never had, so these bands hold only the log
+    offset (``log(0.01)``), for any sound: at 8 kHz 14 bands (those above 4 kHz), at 11.025 kHz 6. The
+    resampler's low-pass filter also empties part of the band just below.
+    """
+    edges = np.linspace(hz_to_mel(MEL_MIN_HZ), hz_to_mel(MEL_MAX_HZ), NUM_MEL_BINS + 2)
+    lower_edges_hz = _MEL_BREAK_HZ * np.expm1(edges[:-2] / _MEL_Q)
+    return int((lower_edges_hz >= sample_rate / 2.0).sum())
+
+
 @functools.lru_cache(maxsize=1)
 def _float64_front_end() -> VGGishLogMel:
     return VGGishLogMel(dtype=torch.float64).eval()
@@ -196,7 +213,7 @@ def fit_examples(examples: np.ndarray,
     else:
         filler = np.zeros((missing, ) + examples.shape[1:], dtype=examples.dtype)
         how = 'zero examples'
-    warnings.warn(
+    warn_to_log(
         f'{path or "<audio>"}: audio gives {num_examples} VGGish example(s) but {num_segments} segments are '
         f'needed; padded {missing} example(s) ({missing * EXAMPLE_SECONDS:.2f} s) with {how}',
         AudioPaddingWarning,
@@ -235,7 +252,7 @@ def clip_log_mel(wave16k: Union[np.ndarray, Tensor],
     _check_finite(wave.numpy(), 'the waveform', path)
     if wave.numel() < MIN_EXAMPLE_SAMPLES:
         pad = MIN_EXAMPLE_SAMPLES - wave.numel()
-        warnings.warn(
+        warn_to_log(
             f'{name}: audio is {wave.numel() / SAMPLE_RATE:.3f} s, shorter than one VGGish example; '
             f'zero-padded the waveform by {pad} samples ({pad / SAMPLE_RATE:.3f} s) to '
             f'{MIN_EXAMPLE_SAMPLES / SAMPLE_RATE:.3f} s',
