@@ -1,3 +1,4 @@
+import glob
 import importlib.util
 import os.path as osp
 
@@ -99,3 +100,103 @@ def test_clip_setting_from_dataset_config():
     assert tool.infer_clip_setting(cfg) == (10, (64, 64), 'all')
     with pytest.raises(SystemExit):
         tool.parse_args(['x.py', '--batch-size', '0'])
+
+
+TINY_TEST_CONFIG = osp.join(REPO, 'tests', 'data', 'configs', 'tpavi_tiny_synthetic_s4.py')
+
+
+def test_size_of_the_test_pipeline():
+    tool = _tool()
+    # the small configs resize to 96x96 while their dataset base keeps crop_size=(224, 224)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'combo', 'combo_tiny_synthetic_s4.py'))
+    assert tool.infer_clip_setting(cfg) == (5, (96, 96), 'first')
+    cfg = Config(dict(test_dataloader=dict(dataset=dict(pipeline=[dict(type='ClipResize', scale=(128, 64))]))))
+    assert tool._fixed_test_size(cfg) == (64, 128)  # mmcv's (w, h)
+    cfg = Config(dict(test_dataloader=dict(dataset=dict(pipeline=[dict(type='ClipResize', scale=(4096, 224),
+                                                                       keep_ratio=True)]))))
+    assert tool._fixed_test_size(cfg) is None
+
+
+def test_all_rows():
+    tool = _tool()
+    rows = tool.default_rows(REPO, 'cpu')
+    tiny = [r for r in rows if not r['gpu_only']]
+    assert tiny == rows[:len(tiny)] and tiny  # the measurable rows first
+    assert {osp.basename(r['config']) for r in tiny} == {
+        osp.basename(p) for p in glob.glob(osp.join(REPO, 'configs', '*', '*_tiny_*.py'))}
+    full = [r for r in rows if r['gpu_only'] and not r['cfg_options']]
+    expected = {osp.basename(p) for p in glob.glob(osp.join(REPO, 'configs', '*', '*.py'))
+                if '_tiny_' not in p and '_base_' not in p}
+    assert {osp.basename(r['config']) for r in full} == expected and 'combo_pvt_avss.py' in expected
+    cp_rows = [r for r in rows if r['cfg_options']]
+    assert [r['label'].rsplit(': ', 1)[1] for r in cp_rows] == ['encoders', 'head', 'encoders+head']
+    for r in cp_rows:
+        assert r['config'].endswith('combo_pvt_avss.py') and r['precision'] == 'amp' and r['gpu_only']
+        assert r['cfg_options']['total_batch_size'] == 8
+    assert cp_rows[2]['cfg_options'] == {'model.backbone.with_cp': True, 'model.decode_head.with_cp': True,
+                                         'total_batch_size': 8}
+    assert tool.default_rows(REPO, 'cuda')[0]['gpu_only']  # on a GPU the full configs come first
+    rows = tool.default_rows(REPO, 'cpu', ('fp32', 'amp'))
+    assert [r['label'] for r in rows[:2]] == ['combo_tiny_synthetic_s4 (fp32)', 'combo_tiny_synthetic_s4 (amp)']
+    with pytest.raises(ValueError, match='precision'):
+        tool.Row('x.py', precision='fp16')
+
+
+def test_precision_and_subset():
+    tool = _tool()
+    cfg = Config(dict(optim_wrapper=dict(type='AmpOptimWrapper', loss_scale='dynamic', optimizer=dict(type='SGD'))))
+    tool.apply_precision(cfg, 'fp32')
+    assert dict(cfg.optim_wrapper) == dict(type='OptimWrapper', optimizer=dict(type='SGD'))
+    tool.apply_precision(cfg, 'amp')
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.optim_wrapper.loss_scale == 'dynamic'
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(type='RepeatDataset', dataset=dict(
+        type='AVSBenchSemanticDataset')))))
+    assert tool.subset_of(cfg, 'a.py') == 'avss'
+    cfg.train_dataloader.dataset.dataset.type = 'VOCDataset'
+    with pytest.raises(ValueError, match="a.py: train_dataloader.dataset.type='VOCDataset'"):
+        tool.subset_of(cfg, 'a.py')
+
+
+def test_all_arguments():
+    tool = _tool()
+    args = tool.parse_args(['--all'])
+    assert (args.iters, args.warmup, args.batch_size, args.precision) == (10, 2, None, ['config'])
+    args = tool.parse_args(['cfg.py'])
+    assert (args.iters, args.warmup, args.batch_size) == (5, 1, 2)
+    for argv in ([], ['cfg.py', '--all'], ['cfg.py', '--configs', 'a.py'], ['cfg.py', '--count-gpu-rows'],
+                 ['--all', '--shape', '64'], ['--all', '--precision', 'fp16'], ['--all', '--infer-iters', '0']):
+        with pytest.raises(SystemExit):
+            tool.parse_args(argv)
+
+
+def test_benchmark_all_fills_the_doc(tmp_path, capsys):
+    tool = _tool()
+    doc = tmp_path / 'benchmarks.md'
+    doc.write_text('# head\n<!-- benchmark --all: cpu begin -->\nold table\n<!-- benchmark --all: cpu end -->\ntail\n')
+    threads = torch.get_num_threads()
+    results = tool.main(['--all', '--configs', TINY_TEST_CONFIG, '--precision', 'config', 'amp', '--iters', '2',
+                         '--warmup', '0', '--infer-iters', '1', '--device', 'cpu', '--threads', '1', '--data-dir',
+                         str(tmp_path / 'data'), '--update-doc', str(doc), '--json', str(tmp_path / 'r.json')])
+    assert torch.get_num_threads() == threads
+    assert [r['label'] for r in results] == ['tpavi_tiny_synthetic_s4', 'tpavi_tiny_synthetic_s4 (amp)']
+    r = results[0]
+    # the config's batch (2 clips of 5 frames) and test-pipeline size (32x32), from the generated synthetic set
+    assert (r['batch_size'], r['config_batch_size'], r['num_frames'], r['test_input_size']) == (2, 2, 5, [32, 32])
+    assert r['train']['input_size'] == [32, 32] and r['train']['num_workers'] == 0
+    assert 0 < r['train']['data_sec_per_step'] < r['train']['sec_per_step']
+    assert r['train']['data_share'] == pytest.approx(r['train']['data_sec_per_step'] / r['train']['sec_per_step'])
+    assert r['train']['loader_restarts'] == 0  # the set holds enough training clips for the timed steps
+    assert r['params']['total'] == sum(t for t, _ in r['params']['modules'].values())
+    assert list(r['params']['modules']) == ['backbone', 'audio_backbone', 'neck', 'decode_head']
+    assert r['gflops_per_frame'] > 0 and r['inference']['sec_per_frame'] > 0
+    assert r['train']['peak_memory_bytes'] > 0 and r['inference']['peak_memory_bytes'] > 0
+    assert results[1]['train']['optim_wrapper'] == 'OptimWrapper (AmpOptimWrapper replaced by OptimWrapper on CPU)'
+    assert osp.isfile(tmp_path / 'data' / 's4' / 'synthetic_s4.json')
+    text = doc.read_text()
+    assert text.startswith('# head\n<!-- benchmark --all: cpu begin -->\nMeasured ') and text.endswith(
+        '<!-- benchmark --all: cpu end -->\ntail\n')
+    assert 'old table' not in text and '| tpavi_tiny_synthetic_s4 | 2 x 5, 32x32 |' in text
+    assert f'--data-dir {tmp_path / "data"}' in text  # the command that reproduces it
+    assert '| tpavi_tiny_synthetic_s4 |' in capsys.readouterr().out
+    with pytest.raises(ValueError, match='no "<!-- benchmark --all: gpu begin -->"'):
+        tool.update_doc(str(doc), 'gpu', 'x')

@@ -25,15 +25,19 @@ not change time, memory or FLOPs. Frames and Maskiges are random uint8, audio ra
 training), other subsets every frame.
 """
 import argparse
+import copy
+import gc
+import glob
 import json
 import logging
 import os
+import os.path as osp
 import resource
 import sys
 import threading
 import time
 from collections import OrderedDict
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -46,13 +50,15 @@ from mmengine.structures import PixelData
 
 
 def _strip_pretrained(node):
-    # random weights: the benchmark must not need (or read) local pretrained files
+    # random weights: the benchmark must not need (or read) local pretrained files, nor download any
+    from avsseg.utils.weight_files import WEIGHT_KEYS
     if isinstance(node, dict):
         node = type(node)({k: _strip_pretrained(v) for k, v in node.items()})
         if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
             node['init_cfg'] = None
-        if isinstance(node.get('pretrained'), str):
-            node['pretrained'] = None
+        for key in WEIGHT_KEYS:  # 'pretrained', VGGish's 'pca_params'
+            if isinstance(node.get(key), str):
+                node[key] = None
         return node
     if isinstance(node, (list, tuple)):
         return type(node)(_strip_pretrained(v) for v in node)
@@ -77,12 +83,29 @@ def infer_clip_setting(cfg: Config) -> Tuple[int, Tuple[int, int], str]:
             num_frames = 10
         if cls is not None and 'S4' in cls.__name__ and dataset.get('split', 'train') == 'train':
             labeled = 'first'
-    crop = cfg.get('crop_size')
+    crop = _fixed_test_size(cfg) or cfg.get('crop_size')
     if crop is None:
         crop = cfg.model.get('data_preprocessor', {}).get('size') or (224, 224)
     if isinstance(crop, int):
         crop = (crop, crop)
     return num_frames, (int(crop[0]), int(crop[1])), labeled
+
+
+def _fixed_test_size(cfg: Config) -> Optional[Tuple[int, int]]:
+    """``(H, W)`` of the test pipeline's fixed-size ``ClipResize`` (``keep_ratio=False``), the size the model sees
+    at test time (the small configs resize to 96x96 while their dataset base keeps ``crop_size=(224, 224)``)."""
+    loader = cfg.get('test_dataloader') or {}
+    dataset = loader.get('dataset', {}) if isinstance(loader, dict) else {}
+    while isinstance(dataset, dict) and 'dataset' in dataset:
+        dataset = dataset['dataset']
+    pipeline = dataset.get('pipeline') if isinstance(dataset, dict) else None
+    for transform in pipeline or []:
+        if isinstance(transform, dict) and transform.get('type') == 'ClipResize' and \
+                not transform.get('keep_ratio', False):
+            scale = transform['scale']
+            w, h = (scale, scale) if isinstance(scale, int) else scale  # mmcv order: (w, h)
+            return int(h), int(w)
+    return None
 
 
 def random_batch(batch_size: int, num_frames: int, size: Tuple[int, int], num_classes: int, labeled: str,
@@ -397,6 +420,421 @@ def _benchmark(args) -> Dict:
     return result
 
 
+# ----------------------------------------------------------------------------------------------- --all: one table
+#: Dataset class -> synthetic subset that feeds it (tools/dataset_converters/synthetic_avsbench.py).
+SUBSET_OF_DATASET = {'AVSBenchS4Dataset': 's4', 'AVSBenchMS3Dataset': 'ms3', 'AVSBenchSemanticDataset': 'avss'}
+#: Gradient-checkpointing options of COMBO (docs/combo.md): Siam-Encoder passes, pixel decoder and decoder layers.
+CHECKPOINTING = OrderedDict([
+    ('none', {}),
+    ('encoders', {'model.backbone.with_cp': True}),
+    ('head', {'model.decode_head.with_cp': True}),
+    ('encoders+head', {'model.backbone.with_cp': True, 'model.decode_head.with_cp': True}),
+])
+COMBO_AVSS = 'configs/combo/combo_pvt_avss.py'
+PRECISIONS = ('config', 'fp32', 'amp')
+
+
+class Row(dict):
+    """One row of the ``--all`` table: a config, ``--cfg-options`` on top of it (``cfg_options``), the precision
+    (``'config'``: the config's optimizer wrapper, ``'fp32'``: plain ``OptimWrapper``, ``'amp'``:
+    ``AmpOptimWrapper`` as ``tools/train.py --amp``), a display ``label`` and whether it needs a GPU."""
+
+    def __init__(self, config: str, label: Optional[str] = None, cfg_options: Optional[Dict] = None,
+                 precision: str = 'config', gpu_only: bool = False):
+        if precision not in PRECISIONS:
+            raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
+        name = osp.splitext(osp.basename(config))[0]
+        super().__init__(config=config, label=label or (name if precision == 'config' else f'{name} ({precision})'),
+                         cfg_options=dict(cfg_options or {}), precision=precision, gpu_only=gpu_only)
+
+
+def method_configs(root: str, tiny: bool) -> List[str]:
+    """The method configs under ``root/configs/<method>/`` (not ``_base_`` nor ablations): the small
+    ``*_tiny_*`` ones or the full ones."""
+    paths = sorted(glob.glob(osp.join(root, 'configs', '*', '*.py')))
+    paths = [p for p in paths if osp.basename(osp.dirname(p)) != '_base_']
+    return [osp.relpath(p, root) for p in paths if ('_tiny_' in osp.basename(p)) == tiny]
+
+
+def default_rows(root: str, device: str, precisions: Sequence[str] = ('config', )) -> List[Row]:
+    """Rows of ``--all``: on CPU the small configs; on a GPU the full ones, each in ``precisions``, and COMBO-PVT AVSS
+    at batch 8 with AMP under each gradient-checkpointing option. Rows that need a GPU are kept (``gpu_only``)
+    so that a CPU table can list them as not run."""
+    rows = [Row(c, precision=p) for c in method_configs(root, tiny=True) for p in precisions]
+    full = [Row(c, precision=p, gpu_only=True) for c in method_configs(root, tiny=False) for p in precisions]
+    if osp.isfile(osp.join(root, COMBO_AVSS)):
+        for name, options in CHECKPOINTING.items():
+            if name != 'none':
+                full.append(Row(COMBO_AVSS, f'combo_pvt_avss, AMP, checkpointing: {name}',
+                                dict(options, total_batch_size=8), 'amp', gpu_only=True))
+    return full + rows if device.startswith('cuda') else rows + full
+
+
+def config_path(root: str, config: str) -> str:
+    """A config named relative to the working directory, or else to the repository root."""
+    if osp.isabs(config) or osp.isfile(config):
+        return config
+    path = osp.join(root, config)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config {config} not found (neither in {os.getcwd()} nor in {root})')
+    return path
+
+
+def apply_precision(cfg: Config, precision: str) -> None:
+    """``'fp32'``: ``OptimWrapper``; ``'amp'``: ``AmpOptimWrapper`` with a dynamic loss scale (``tools/train.py
+    --amp``); ``'config'``: unchanged."""
+    if precision == 'config':
+        return
+    optim = cfg.optim_wrapper
+    if precision == 'fp32':
+        optim.type = 'OptimWrapper'
+        for key in ('loss_scale', 'dtype'):
+            optim.pop(key, None)
+    else:
+        optim.type = 'AmpOptimWrapper'
+        optim.setdefault('loss_scale', 'dynamic')
+
+
+def _dataset_cfg(loader_cfg):
+    dataset = loader_cfg['dataset']
+    while 'dataset' in dataset:  # wrappers
+        dataset = dataset['dataset']
+    return dataset
+
+
+def subset_of(cfg: Config, config: str) -> str:
+    """The synthetic subset that feeds the config's training dataset."""
+    kind = _dataset_cfg(cfg.train_dataloader).get('type')
+    if kind not in SUBSET_OF_DATASET:
+        raise ValueError(f'{config}: train_dataloader.dataset.type={kind!r} has no synthetic counterpart '
+                         f'(known: {", ".join(SUBSET_OF_DATASET)})')
+    return SUBSET_OF_DATASET[kind]
+
+
+def synthetic_data(data_dir: str, subsets: Sequence[str], min_train_clips: int) -> Dict[str, str]:
+    """A synthetic set (with Maskiges) per subset under ``data_dir/<subset>``, generated when missing or holding
+    fewer than ``min_train_clips`` training clips (so the timed iterations do not wrap around an epoch)."""
+    from avsseg.datasets.synthetic import DEFAULT_SPLIT_RATIOS, generate_synthetic_avsbench
+    from avsseg.datasets.synthetic.generator import INFO_FILE
+    roots = {}
+    num_videos = max(20, int(np.ceil(min_train_clips / DEFAULT_SPLIT_RATIOS[0])) + 4)
+    for subset in sorted(set(subsets)):
+        root = osp.join(data_dir, subset)
+        info_path = osp.join(root, INFO_FILE.format(subset=subset))  # written last: a complete set
+        info = None
+        if osp.isfile(info_path):
+            with open(info_path) as f:
+                info = json.load(f)
+        if not info or not info.get('maskige') or info['splits']['train'] < min_train_clips:
+            print(f'generating a synthetic {subset} set with Maskiges in {root} ({num_videos} clips)', flush=True)
+            generate_synthetic_avsbench(root, subset, seed=0, num_videos=num_videos, maskige=True,
+                                        overwrite=True)
+        roots[subset] = root
+    return roots
+
+
+def _set_data_root(cfg: Config, root: str) -> None:
+    for split in ('train', 'val', 'test'):
+        loader = cfg.get(f'{split}_dataloader')
+        if loader:
+            _dataset_cfg(loader)['data_root'] = root
+
+
+def _first_batch(loader_cfg) -> Dict:
+    from mmengine.runner import Runner
+    loader_cfg = copy.deepcopy(loader_cfg)
+    loader_cfg.update(num_workers=0, persistent_workers=False)
+    return next(iter(Runner.build_dataloader(loader_cfg, seed=0)))
+
+
+def _first_clip(batch: Dict) -> Dict:
+    clips = len(batch['inputs']['frames'])
+    per_clip = len(batch['data_samples']) // clips
+    return dict(inputs={k: v[:1] for k, v in batch['inputs'].items()}, data_samples=batch['data_samples'][:per_clip])
+
+
+def _free(device: torch.device) -> None:
+    gc.collect()
+    if device.type == 'cuda':
+        torch.cuda.empty_cache()
+
+
+def measure_train(model, cfg: Config, device: torch.device, iters: int, warmup: int) -> Dict:
+    """Train steps on batches from the config's own training dataloader (its pipeline, batch size and worker
+    count), timed as mmengine's ``IterTimerHook`` does: ``time`` from the end of one step to the end of the next,
+    ``data_time`` the part spent waiting for the batch. GPU steps are synchronised, so ``data_time`` is the
+    wait for the loader alone. Peak memory of the timed steps: ``max_memory_allocated`` on GPU, the main
+    process's RSS on CPU (loader workers are separate processes)."""
+    from mmengine.runner import Runner
+    optim_wrapper, note = build_optim_wrapper(model, cfg, device)
+    optim_name = type(optim_wrapper).__name__ + note
+    loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+    state = dict(it=iter(loader), restarts=0, size=None)
+
+    def next_batch():
+        try:
+            return next(state['it'])
+        except StopIteration:  # an epoch ended: as in training, a new iterator (and new workers)
+            state['restarts'] += 1
+            state['it'] = iter(loader)
+            return next(state['it'])
+
+    model.train()
+    try:
+        for _ in range(warmup):
+            model.train_step(next_batch(), optim_wrapper)
+        _sync(device)
+        tracker = None
+        if device.type == 'cuda':
+            torch.cuda.reset_peak_memory_stats(device)
+        else:
+            tracker = PeakRSS()
+            tracker.__enter__()
+        times, data_times = [], []
+        try:
+            last = time.perf_counter()
+            for _ in range(iters):
+                data = next_batch()
+                loaded = time.perf_counter()
+                state['size'] = [int(x) for x in data['inputs']['frames'][0].shape[-2:]]
+                model.train_step(data, optim_wrapper)
+                _sync(device)
+                now = time.perf_counter()
+                data_times.append(loaded - last)
+                times.append(now - last)
+                last = now
+        finally:
+            if tracker is not None:
+                tracker.__exit__(None, None, None)
+        peak = torch.cuda.max_memory_allocated(device) if device.type == 'cuda' else tracker.peak
+    finally:
+        del state['it']  # stops the loader's workers
+        optim_wrapper.optimizer.zero_grad(set_to_none=True)
+        del optim_wrapper
+    return dict(sec_per_step=float(np.mean(times)), data_sec_per_step=float(np.mean(data_times)),
+                data_share=float(np.sum(data_times) / np.sum(times)), peak_memory_bytes=int(peak),
+                optim_wrapper=optim_name, loader_restarts=state['restarts'], input_size=state['size'],
+                num_workers=int(cfg.train_dataloader.get('num_workers', 0)))
+
+
+def _timed_inference(model, batch: Dict, iters: int, device: torch.device) -> Tuple[float, float]:
+
+    def infer():
+        with torch.no_grad():
+            model.test_step(batch)
+
+    return _timed(infer, iters, 1, device)
+
+
+def measure_row(row: Row, root: str, device: torch.device, data_roots: Dict[str, str], iters: int, warmup: int,
+                infer_iters: int, timed: bool = True) -> Dict:
+    """Every figure of one ``--all`` row (see :func:`format_table`) at the config's own batch and input size;
+    with ``timed=False`` only the parameters and FLOPs (which do not depend on the device)."""
+    from avsseg.utils import apply_total_batch_size
+    cfg = Config.fromfile(config_path(root, row['config']))
+    if row['cfg_options']:
+        cfg.merge_from_dict(row['cfg_options'])
+    apply_precision(cfg, row['precision'])
+    config_batch = cfg.get('total_batch_size') or cfg.train_dataloader.batch_size
+    apply_total_batch_size(cfg, 'none', row['cfg_options'])  # one process: the whole batch
+    _set_data_root(cfg, data_roots[subset_of(cfg, row['config'])])
+    if device.type == 'cuda':
+        torch.backends.cudnn.benchmark = bool(cfg.get('env_cfg', {}).get('cudnn_benchmark', False))
+    torch.manual_seed(0)
+    model = build(cfg, device, None)
+    result = OrderedDict(label=row['label'], config=row['config'], cfg_options=row['cfg_options'],
+                         precision=row['precision'])
+    modules = OrderedDict((name, count_params(child)) for name, child in model.named_children()
+                          if name != 'data_preprocessor')
+    total, trainable = count_params(model)
+    result['params'] = dict(total=total, trainable=trainable, modules=modules)
+
+    # inference and FLOPs on real test clips (the test pipeline decides the input size)
+    test_batch = _first_batch(cfg.test_dataloader)
+    frames = test_batch['inputs']['frames']
+    num_frames, (h, w) = frames[0].shape[0], frames[0].shape[-2:]
+    result.update(num_frames=int(num_frames), test_input_size=[int(h), int(w)], test_batch_size=len(frames))
+    model.eval()
+    flops = flops_per_module(model, _first_clip(test_batch))
+    result['gflops_per_frame'] = flops.get('', 0) / num_frames / 1e9
+    result.update(config_batch_size=int(config_batch), batch_size=int(cfg.train_dataloader.batch_size),
+                  batch_note='')
+    if not timed:
+        del model, test_batch
+        _free(device)
+        return result
+    sec, peak = _timed_inference(model, test_batch, infer_iters, device)
+    result['inference'] = dict(sec_per_frame=sec / (len(frames) * num_frames), peak_memory_bytes=int(peak))
+    del test_batch
+    _free(device)
+
+    # training at the config's batch; on a GPU the largest batch that fits when it does not
+    batch = cfg.train_dataloader.batch_size
+    while True:
+        try:
+            result['train'] = measure_train(model, cfg, device, iters, warmup)
+            break
+        except torch.cuda.OutOfMemoryError:
+            model.zero_grad(set_to_none=True)
+            _free(device)
+            if batch == 1:
+                result['train'] = None
+                result['batch_note'] = 'out of memory at batch 1'
+                break
+            batch //= 2
+            cfg.train_dataloader.batch_size = batch
+            result.update(batch_size=batch, batch_note=f'largest that fits (config: {config_batch}, out of memory)')
+    del model
+    _free(device)
+    return result
+
+
+def machine_description(device: torch.device) -> str:
+    """The machine in words: processor or GPU, memory, torch, mmcv ops, deformable-attention path."""
+    import mmcv
+    import mmcv.ops.multi_scale_deform_attn as msda
+    from mmcv.ops import get_compiling_cuda_version
+    gib = 1024**3
+    ram = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / gib if hasattr(os, 'sysconf') else 0
+    cpu = f'{_device_name(torch.device("cpu"))}, {ram:.0f} GiB RAM'
+    cuda_ops = get_compiling_cuda_version()
+    mmcv_ops = f'mmcv {mmcv.__version__} with ' + ('CUDA ops' if cuda_ops not in ('', 'not available') else 'CPU ops')
+    if device.type == 'cuda':
+        props = torch.cuda.get_device_properties(device)
+        kernel = 'compiled CUDA kernel' if msda.IS_CUDA_AVAILABLE else 'pure-PyTorch'
+        return (f'{props.name} ({props.total_memory / gib:.0f} GiB), host {cpu}; torch {torch.__version__} '
+                f'(CUDA {torch.version.cuda}), {mmcv_ops}, MSDeformAttn: {kernel}')
+    return f'{cpu}; torch {torch.__version__}, {torch.get_num_threads()} threads, {mmcv_ops}'
+
+
+def _short(name: str) -> str:
+    return {'backbone': 'visual', 'audio_backbone': 'audio', 'decode_head': 'head'}.get(name, name)
+
+
+def _gib(n: Optional[int]) -> str:
+    return '' if n is None else f'{n / 1024**3:.2f}'
+
+
+def format_table(results: Sequence[Dict], device: str) -> str:
+    """The ``--all`` table in Markdown, one row per result; ``result['skipped']`` rows say why they were not run."""
+    mem = 'CUDA max allocated' if device.startswith('cuda') else 'RSS'
+    lines = [
+        '| config | train batch (clips x frames, input) | params M (trainable) | params M per module | '
+        f'GFLOPs / frame | train step s | data loading share | inference ms / frame | peak {mem} GiB train / infer |',
+        '|---|---|---|---|---|---|---|---|---|',
+    ]
+    for r in results:
+        if r.get('skipped') and 'params' not in r:
+            lines.append(f"| {r['label']} | {r['skipped']} | | | | | | | |")
+            continue
+        p = r['params']
+        per_module = ', '.join(f'{_short(n)} {t / 1e6:.2f}' + (f' ({tr / 1e6:.2f})' if tr != t else '')
+                               for n, (t, tr) in p['modules'].items())
+        t = r.get('train')
+        size = 'x'.join(map(str, (t or {}).get('input_size') or r['test_input_size']))
+        batch = f"{r['batch_size']} x {r['num_frames']}, {size}" + (f" ({r['batch_note']})" if r['batch_note'] else '')
+        if r.get('skipped'):  # parameters and FLOPs only
+            lines.append(f"| {r['label']} | {batch} | {p['total'] / 1e6:.2f} ({p['trainable'] / 1e6:.2f}) | "
+                         f"{per_module} | {r['gflops_per_frame']:.2f} | {r['skipped']} | | | |")
+            continue
+        if t is None:
+            train = data = train_mem = 'out of memory'
+        else:
+            train = f"{t['sec_per_step']:.3f}"
+            data = f"{100 * t['data_share']:.1f}% ({t['num_workers']} workers)"
+            train_mem = _gib(t['peak_memory_bytes'])
+        lines.append(f"| {r['label']} | {batch} | {p['total'] / 1e6:.2f} ({p['trainable'] / 1e6:.2f}) | {per_module} | "
+                     f"{r['gflops_per_frame']:.2f} | {train} | {data} | {r['inference']['sec_per_frame'] * 1e3:.1f} | "
+                     f"{train_mem} / {_gib(r['inference']['peak_memory_bytes'])} |")
+    return '\n'.join(lines)
+
+
+def doc_section(results: Sequence[Dict], device: str, machine: str, command: str, loads: Tuple, iters: int,
+                warmup: int) -> str:
+    """The generated part of docs/benchmarks.md for one device kind."""
+    date = time.strftime('%Y-%m-%d')
+    cpus = os.cpu_count()
+    lines = [f'Measured {date} on {machine}.',
+             f'Load average (1 min) before / after: {loads[0]:.2f} / {loads[1]:.2f} on {cpus} logical CPUs'
+             + (' (a shared machine: other jobs were running).' if max(loads) > 0.5 else '.'),
+             f'{warmup} warm-up + {iters} timed train steps per row; inference on the first test batch.', '',
+             '```bash', command, '```', '', format_table(results, device)]
+    return '\n'.join(lines)
+
+
+def update_doc(path: str, device_kind: str, section: str) -> None:
+    """Replace the text between ``<!-- benchmark --all: KIND begin -->`` and ``... end -->`` in ``path``."""
+    begin, end = f'<!-- benchmark --all: {device_kind} begin -->', f'<!-- benchmark --all: {device_kind} end -->'
+    with open(path) as f:
+        text = f.read()
+    if begin not in text or end not in text or text.index(begin) > text.index(end):
+        raise ValueError(f'{path}: no "{begin}" ... "{end}" markers to write the table between')
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    with open(path, 'w') as f:
+        f.write(f'{head}{begin}\n{section}\n{end}{tail}')
+
+
+def benchmark_all(args) -> List[Dict]:
+    """``--all``: measure every row, print the table, write ``--json`` / ``--update-doc``."""
+    import avsseg.datasets  # noqa: F401  (datasets, transforms, avs_collate)
+    from mmengine.utils.dl_utils import set_multi_processing
+    root = args.root
+    device = torch.device(args.device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda requested but no GPU is available')
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.configs:
+        rows = [Row(c, precision=p) for c in args.configs for p in args.precision]
+    else:
+        rows = default_rows(root, args.device, args.precision)
+    if args.batch_size is not None:
+        for row in rows:
+            row['cfg_options']['total_batch_size'] = args.batch_size
+    if args.cfg_options:
+        for row in rows:
+            row['cfg_options'].update(args.cfg_options)
+    runnable = [r for r in rows if device.type == 'cuda' or not r['gpu_only']]
+    # rows counted without timing (parameters and FLOPs, on this CPU): one per config, as configured
+    counted = [r for r in rows if r not in runnable and args.count_gpu_rows and r['precision'] == 'config'
+               and not r['cfg_options']]
+    init_default_scope('avsseg')
+    set_multi_processing(mp_start_method='fork', opencv_num_threads=0)  # as the Runner sets up training
+    subsets, batches = [], [1]
+    for row in runnable + counted:
+        cfg = Config.fromfile(config_path(root, row['config']))
+        if row['cfg_options']:
+            cfg.merge_from_dict(row['cfg_options'])
+        subsets.append(subset_of(cfg, row['config']))
+        batches.append(cfg.get('total_batch_size') or cfg.train_dataloader.batch_size)
+    data_roots = synthetic_data(args.data_dir, subsets, (args.iters + args.warmup) * max(batches))
+    loads = [os.getloadavg()[0]]
+    results = []
+    for row in rows:
+        if row in counted:
+            print(f'--- {row["label"]} (parameters and FLOPs only)', flush=True)
+            result = measure_row(row, root, device, data_roots, args.iters, args.warmup, args.infer_iters, False)
+            results.append(dict(result, skipped='needs a GPU'))
+            continue
+        if row not in runnable:
+            results.append(dict(label=row['label'], config=row['config'], skipped='needs a GPU (not run here)'))
+            continue
+        print(f'--- {row["label"]}', flush=True)
+        results.append(measure_row(row, root, device, data_roots, args.iters, args.warmup, args.infer_iters))
+    loads.append(os.getloadavg()[0])
+    command = 'python tools/analysis_tools/benchmark.py ' + ' '.join(args.argv)
+    section = doc_section(results, args.device, machine_description(device), command, tuple(loads), args.iters,
+                          args.warmup)
+    print(section)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(machine=machine_description(device), loads=loads, results=results), f, indent=2)
+    if args.update_doc:
+        update_doc(args.update_doc, 'gpu' if device.type == 'cuda' else 'cpu', section)
+    return results
+
+
 def _device_name(device: torch.device) -> str:
     if device.type == 'cuda':
         return torch.cuda.get_device_name(device)
@@ -455,11 +893,32 @@ def format_report(result: Dict) -> str:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Benchmark an avsseg config on random clips.')
-    parser.add_argument('config')
-    parser.add_argument('--batch-size', type=int, default=2, help='clips per batch')
-    parser.add_argument('--iters', type=int, default=5, help='timed iterations per phase')
-    parser.add_argument('--warmup', type=int, default=1, help='untimed iterations before timing')
+    parser = argparse.ArgumentParser(
+        description='Benchmark an avsseg config on random clips, or (--all) every method config on synthetic data '
+        'into one table.')
+    parser.add_argument('config', nargs='?', help='a config (not with --all)')
+    parser.add_argument('--all', action='store_true',
+                        help='every method config: the small *_tiny_* ones on CPU, the full ones (and COMBO-PVT AVSS '
+                        'with each gradient-checkpointing option) on a GPU; train steps on generated synthetic data')
+    parser.add_argument('--configs', nargs='+', default=None, help='--all: these configs instead of the defaults')
+    parser.add_argument('--precision', nargs='+', choices=PRECISIONS, default=['config'],
+                        help="--all: one row per precision: 'config' (its optimizer wrapper), 'fp32', 'amp'")
+    parser.add_argument('--data-dir', default='data/benchmark_synthetic',
+                        help='--all: where the synthetic sets (one per subset, with Maskiges) are kept or generated')
+    parser.add_argument('--update-doc', default=None,
+                        help='--all: write the table between the "<!-- benchmark --all: cpu|gpu begin/end -->" '
+                        'markers of this Markdown file (docs/benchmarks.md)')
+    parser.add_argument('--count-gpu-rows', action='store_true',
+                        help='--all on CPU: also build the models of the rows that need a GPU and count their '
+                        'parameters and FLOPs (one forward pass each; no timing)')
+    parser.add_argument('--infer-iters', type=int, default=3, help='--all: timed inference batches per row')
+    parser.add_argument('--batch-size', type=int, default=None,
+                        help='clips per batch (default 2; with --all the config\'s own, total_batch_size included)')
+    parser.add_argument('--iters', type=int, default=None,
+                        help='timed iterations per phase (default 5; --all: 10 train steps)')
+    parser.add_argument('--warmup', type=int, default=None,
+                        help='untimed iterations before timing (default 1; --all: 2, the first loads start the '
+                        'loader workers)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--checkpoint', default=None, help='optional weights (do not change the figures)')
     parser.add_argument('--threads', type=int, default=None,
@@ -473,13 +932,36 @@ def parse_args(argv=None):
     parser.add_argument('--json', default=None, help='also write the figures to this json file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
     args = parser.parse_args(argv)
-    if args.batch_size < 1 or args.iters < 1 or args.warmup < 0 or (args.threads is not None and args.threads < 1):
-        parser.error('--batch-size, --iters and --threads must be >= 1, --warmup >= 0')
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    args.root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    if args.all == bool(args.config):
+        parser.error('give either a config or --all')
+    if not args.all:
+        only_all = [flag for flag, value in (('--configs', args.configs), ('--update-doc', args.update_doc),
+                                             ('--precision', args.precision != ['config']),
+                                             ('--count-gpu-rows', args.count_gpu_rows)) if value]
+        if only_all:
+            parser.error(f'{", ".join(only_all)} only apply with --all')
+        args.batch_size = 2 if args.batch_size is None else args.batch_size
+    elif args.num_frames or args.shape or args.checkpoint or args.skip_train or args.skip_infer or args.skip_flops:
+        parser.error('--all measures every figure at the configs\' own clip length and input size: --num-frames, '
+                     '--shape, --checkpoint and --skip-* only apply to a single config')
+    args.iters = (10 if args.all else 5) if args.iters is None else args.iters
+    args.warmup = (2 if args.all else 1) if args.warmup is None else args.warmup
+    if (args.batch_size is not None and args.batch_size < 1) or args.iters < 1 or args.warmup < 0 or \
+            args.infer_iters < 1 or (args.threads is not None and args.threads < 1):
+        parser.error('--batch-size, --iters, --infer-iters and --threads must be >= 1, --warmup >= 0')
     return args
 
 
-def main(argv=None) -> Dict:
+def main(argv=None):
     args = parse_args(argv)
+    if args.all:
+        threads = torch.get_num_threads()
+        try:
+            return benchmark_all(args)
+        finally:
+            torch.set_num_threads(threads)
     result = benchmark(args)
     print(format_report(result))
     if args.json:
