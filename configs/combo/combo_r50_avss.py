@@ -17,11 +17,4 @@ model = dict(
         loss_cls=dict(class_weight=[1.0] * num_classes + [0.1]),
         loss_ada=dict(loss_weight=5.0)))
 train_dataloader = dict(batch_size=8)
-optim_wrapper = dict(
-    type='AmpOptimWrapper',  # official AMP: ENABLED True for AVSS
-    loss_scale='dynamic',
-    paramwise_cfg=dict(
-        custom_keys={
-            'backbone.gates': dict(lr_mult=1.0, decay_mult=1.0),
-            'audio_pos': dict(lr_mult=1.0, decay_mult=0.0),
-        }))
+optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')  # official AMP: ENABLED True for AVSS

@@ -8,13 +8,6 @@ _base_ = [
     '../_base_/schedules/schedule_poly_90k.py'
 ]
 train_dataloader = dict(batch_size=8)
-# COMBO's maskige gates live outside its backbone (full lr); the BFM's audio_pos is an embedding (no decay).
-optim_wrapper = dict(
-    paramwise_cfg=dict(
-        custom_keys={
-            'backbone.gates': dict(lr_mult=1.0, decay_mult=1.0),
-            'audio_pos': dict(lr_mult=1.0, decay_mult=0.0),
-        }))
 # COMBO tests one video per batch (detectron2 test loader), so its M_F maximum is taken per clip.
 val_evaluator = dict(fscore_batch_clips=1)
 test_evaluator = val_evaluator

@@ -22,6 +22,9 @@ optim_wrapper = dict(
             'query_embed': dict(lr_mult=1.0, decay_mult=0.0),
             'query_feat': dict(lr_mult=1.0, decay_mult=0.0),
             'level_embed': dict(lr_mult=1.0, decay_mult=0.0),
+            # COMBO's Maskige gates live outside its backbone (full lr); the BFM's audio_pos is an embedding
+            'backbone.gates': dict(lr_mult=1.0, decay_mult=1.0),
+            'audio_pos': dict(lr_mult=1.0, decay_mult=0.0),
         }))
 param_scheduler = [dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=90000, by_epoch=False)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=90000, val_interval=5000)
