@@ -203,3 +203,33 @@ def test_quickstart_wo_sem_changes_exactly_the_siam_encoder():
         types = [t['type'] for t in _flatten_get(child_cfg, path)]
         assert 'LoadClipMaskige' not in types and 'LoadClipFrames' in types
     assert check(MODELS.build(child_cfg.model))
+
+
+# --------------------------------------------------------------------------- official augmentation (issue 9)
+def _transforms(cfg, path, type_name):
+    return [t for t in _flatten_get(cfg, path) if t['type'] == type_name]
+
+
+@pytest.mark.parametrize('name', sorted(TOP))
+def test_colour_jitter_is_drawn_per_frame_and_per_maskige_as_official(name):
+    cfg = _load(name)
+    jitters = _transforms(cfg, 'train_dataloader.dataset.pipeline', 'ClipPhotoMetricDistortion')
+    assert len(jitters) == 1
+    assert jitters[0].get('per_frame') is True and tuple(jitters[0].get('aux_image_keys', ())) == ('maskige', )
+
+
+@pytest.mark.parametrize('name', ['combo_r50_avss', 'combo_pvt_avss'])
+def test_avss_maskiges_are_resized_nearest_and_frames_antialiased(name):
+    cfg = _load(name)
+    for path, type_name in (('train_dataloader.dataset.pipeline', 'ClipRandomResize'),
+                            ('test_dataloader.dataset.pipeline', 'ClipResize'),
+                            ('val_dataloader.dataset.pipeline', 'ClipResize')):
+        (resize, ) = _transforms(cfg, path, type_name)
+        assert dict(resize.aux_interpolation) == {'maskige': 'nearest'} and resize.backend == 'pillow', path
+
+
+def test_wo_sem_jitters_no_maskige():
+    for subset in ('s4', 'avss'):
+        (jitter, ) = _transforms(_load(f'combo_r50_{subset}_wo-sem'), 'train_dataloader.dataset.pipeline',
+                                 'ClipPhotoMetricDistortion')
+        assert jitter.per_frame is True and tuple(jitter.aux_image_keys) == ()

@@ -136,6 +136,28 @@ def test_clip_resize_is_mmcv_resize_on_every_image_with_per_key_interpolation():
         np.testing.assert_array_equal(nearest[AUX][t], mmcv.imresize(orig[AUX][t], (50, 33), interpolation='nearest'))
 
 
+@pytest.mark.parametrize('resize', [
+    lambda backend, aux: ClipResize(scale=(24, 16), aux_interpolation=aux, backend=backend),
+    lambda backend, aux: ClipRandomResize(short_edge_lengths=[16], max_long_edge=None, aux_interpolation=aux,
+                                          backend=backend)])
+def test_pillow_backend_resizes_antialiased_as_pil(resize):
+    """backend='pillow': frames as PIL's bilinear (antialiased when shrinking, as COMBO's offline AVSS frames),
+    an auxiliary key nearest as PIL's NEAREST (COMBO's AVSS Maskiges); OpenCV's bilinear aliases instead."""
+    from PIL import Image
+    orig = random_clip(1)
+    orig['imgs'] = [img.copy() for img in orig['imgs']]
+    for img in orig['imgs']:
+        img[::2] = 0  # a pattern finer than the output grid
+    out = resize('pillow', {AUX: 'nearest'}).transform(copy.deepcopy(orig))
+    for t in range(T):
+        np.testing.assert_array_equal(out['imgs'][t],
+                                      np.asarray(Image.fromarray(orig['imgs'][t]).resize((24, 16), Image.BILINEAR)))
+        np.testing.assert_array_equal(out[AUX][t],
+                                      np.asarray(Image.fromarray(orig[AUX][t]).resize((24, 16), Image.NEAREST)))
+    aliased = resize('cv2', {AUX: 'nearest'}).transform(copy.deepcopy(orig))
+    assert out['imgs'][0].std() < aliased['imgs'][0].std()  # averaging over the pattern, not sampling it
+
+
 def test_clip_random_resize_shortest_edge():
     tf = ClipRandomResize()  # COMBO recipe
     assert list(COMBO_SHORT_EDGES) == [112, 134, 156, 179, 201, 224, 246, 268, 291, 313, 336, 358, 380, 403, 425, 448]

@@ -87,13 +87,13 @@ def _map_clip(results: Dict,
 
 
 def _resize_clip(results: Dict, size_wh: Tuple[int, int], interpolation: str,
-                 aux_interpolation: Mapping[str, str], owner: str) -> None:
+                 aux_interpolation: Mapping[str, str], owner: str, backend: str = 'cv2') -> None:
     h, w = _clip_shape(results)
     new_w, new_h = size_wh
     if (new_w, new_h) != (w, h):
 
         def resizer(mode):
-            return lambda img, t: mmcv.imresize(img, (new_w, new_h), interpolation=mode)
+            return lambda img, t: mmcv.imresize(img, (new_w, new_h), interpolation=mode, backend=backend)
 
         _map_clip(results, resizer(interpolation), resizer('nearest'),
                   {key: resizer(mode) for key, mode in aux_interpolation.items()}, owner)
@@ -134,6 +134,8 @@ class ClipResize(ClipTransformBroadcaster):
         update_ori_shape: also set ``ori_shape`` to the new size, so predictions are scored at this size (the
             AVSBench protocol evaluates at 224x224 against nearest-resized masks); otherwise they are resized
             back to the loaded size.
+        backend: ``'cv2'`` (default) or ``'pillow'``. Pillow's bilinear filter is antialiased when it shrinks
+            (OpenCV's is not): the official AVSS frames were made with PIL (COMBO's offline preprocessing).
     """
 
     def __init__(self,
@@ -141,9 +143,11 @@ class ClipResize(ClipTransformBroadcaster):
                  keep_ratio: bool = False,
                  interpolation: str = 'bilinear',
                  aux_interpolation: Optional[Mapping[str, str]] = None,
-                 update_ori_shape: bool = False):
+                 update_ori_shape: bool = False,
+                 backend: str = 'cv2'):
         self.scale = _pair(scale, 'ClipResize.scale')
         self.keep_ratio = keep_ratio
+        self.backend = backend
         self.interpolation = interpolation
         self.aux_interpolation = dict(aux_interpolation or {})
         self.update_ori_shape = update_ori_shape
@@ -152,7 +156,7 @@ class ClipResize(ClipTransformBroadcaster):
         self._aux_pipelines = {key: Compose([self._resize(mode)]) for key, mode in self.aux_interpolation.items()}
 
     def _resize(self, interpolation: str) -> Resize:
-        return Resize(scale=self.scale, keep_ratio=self.keep_ratio, interpolation=interpolation)
+        return Resize(scale=self.scale, keep_ratio=self.keep_ratio, interpolation=interpolation, backend=self.backend)
 
     def aux_pipeline(self, key: str) -> Compose:
         return self._aux_pipelines.get(key, self.transforms)
@@ -166,7 +170,7 @@ class ClipResize(ClipTransformBroadcaster):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(scale={self.scale}, keep_ratio={self.keep_ratio}, '
                 f'interpolation={self.interpolation!r}, aux_interpolation={self.aux_interpolation}, '
-                f'update_ori_shape={self.update_ori_shape})')
+                f'update_ori_shape={self.update_ori_shape}, backend={self.backend!r})')
 
 
 @TRANSFORMS.register_module()
@@ -185,7 +189,7 @@ class ClipRandomResize(BaseTransform):
             With ``sample_style='range'`` a ``(min, max)`` pair sampled uniformly (integers, inclusive).
         max_long_edge: cap on the long edge (COMBO: 896), or None.
         sample_style: ``'choice'`` or ``'range'``.
-        interpolation, aux_interpolation: as in :class:`ClipResize`.
+        interpolation, aux_interpolation, backend: as in :class:`ClipResize`.
     """
 
     def __init__(self,
@@ -193,7 +197,8 @@ class ClipRandomResize(BaseTransform):
                  max_long_edge: Optional[int] = 896,
                  sample_style: str = 'choice',
                  interpolation: str = 'bilinear',
-                 aux_interpolation: Optional[Mapping[str, str]] = None):
+                 aux_interpolation: Optional[Mapping[str, str]] = None,
+                 backend: str = 'cv2'):
         if sample_style not in ('choice', 'range'):
             raise ValueError(f"ClipRandomResize: sample_style must be 'choice' or 'range', got {sample_style!r}")
         lengths = [int(s) for s in short_edge_lengths]
@@ -206,6 +211,7 @@ class ClipRandomResize(BaseTransform):
         self.sample_style = sample_style
         self.interpolation = interpolation
         self.aux_interpolation = dict(aux_interpolation or {})
+        self.backend = backend
 
     def _sample_short_edge(self) -> int:
         if self.sample_style == 'range':
@@ -224,14 +230,14 @@ class ClipRandomResize(BaseTransform):
     def transform(self, results: Dict) -> Dict:
         h, w = _clip_shape(results)
         _resize_clip(results, self.target_size(h, w, self._sample_short_edge()), self.interpolation,
-                     self.aux_interpolation, 'ClipRandomResize')
+                     self.aux_interpolation, 'ClipRandomResize', self.backend)
         results['keep_ratio'] = True
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(short_edge_lengths={self.short_edge_lengths}, '
                 f'max_long_edge={self.max_long_edge}, sample_style={self.sample_style!r}, '
-                f'aux_interpolation={self.aux_interpolation})')
+                f'aux_interpolation={self.aux_interpolation}, backend={self.backend!r})')
 
 
 @TRANSFORMS.register_module()

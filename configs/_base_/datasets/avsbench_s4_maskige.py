@@ -8,7 +8,13 @@ loading = [
     dict(type='LoadClipAnnotations'),
     dict(type='LoadClipAudio'),
 ]
-train_pipeline = [*loading, *_base_.train_augmentation, dict(type='PackAVSInputs')]
+# COMBO's mapper also colour-jitters every Maskige, with a draw of its own (detectron2 draws inside apply_image).
+train_augmentation = [
+    *_base_.multiscale_crop,
+    dict(type='ClipPhotoMetricDistortion', per_frame=True, aux_image_keys=('maskige', )),
+    *_base_.flip_and_pad,
+]
+train_pipeline = [*loading, *train_augmentation, dict(type='PackAVSInputs')]
 test_pipeline = [*loading, _base_.test_resize, dict(type='PackAVSInputs')]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -13,10 +13,8 @@ loading = [
 # Training, as the official AVSS loader: short side resized to 224 (aspect kept), then a 224x224 centre crop.
 # (ClipRandomResize with a single choice and no long-edge cap is that deterministic short-side resize; mmcv's
 # CenterCrop takes (w, h).)
-train_augmentation = [
-    dict(type='ClipRandomResize', short_edge_lengths=[224], max_long_edge=None),
-    dict(type='ClipTransformBroadcaster', transforms=[dict(type='CenterCrop', crop_size=crop_size[::-1])]),
-]
+centre_crop = dict(type='ClipTransformBroadcaster', transforms=[dict(type='CenterCrop', crop_size=crop_size[::-1])])
+train_augmentation = [dict(type='ClipRandomResize', short_edge_lengths=[224], max_long_edge=None), centre_crop]
 # Val/test: plain 224x224 resize, masks nearest-resized with the frames and scored at 224x224 (official).
 test_resize = dict(type='ClipResize', scale=crop_size, keep_ratio=False, update_ori_shape=True)
 train_pipeline = [*loading, *train_augmentation, dict(type='PackAVSInputs')]
@@ -49,5 +47,7 @@ test_dataloader = dict(
     collate_fn=dict(type='avsseg.avs_collate'),
     dataset=dict(**dataset_common, split='test', pipeline=test_pipeline, test_mode=True))
 
-val_evaluator = dict(type='AVSSemanticMetric', num_classes=num_classes)
+# The class count comes from the dataset's metainfo (label2idx.json), so a release with fewer classes is scored
+# over its own classes; the head's num_classes must match it (tools/test.py checks before evaluating).
+val_evaluator = dict(type='AVSSemanticMetric')
 test_evaluator = val_evaluator

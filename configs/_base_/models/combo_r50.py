@@ -128,6 +128,7 @@ model = dict(
         loss_ada=dict(type='AdaptiveInterFrameLoss', loss_weight=10.0),
         ada_loss_layers=None,  # every prediction but the last (official "intermediate layers")
         with_cp=False,
+        fp32_pixel_decoder=True,  # official: the pixel decoder runs in fp32 under AMP (AVSS)
         loss_cls=dict(
             type='mmdet.CrossEntropyLoss',
             use_sigmoid=False,

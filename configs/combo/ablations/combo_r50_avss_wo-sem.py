@@ -2,8 +2,11 @@
 # is not loaded.
 _base_ = ['../combo_r50_avss.py']
 model = dict(backbone=dict(use_maskige=False))
-train_dataloader = dict(dataset=dict(
-    pipeline=[t for t in _base_.train_dataloader.dataset.pipeline if t['type'] != 'LoadClipMaskige']))
+# no Maskige to load, and none to colour-jitter
+train_dataloader = dict(dataset=dict(pipeline=[
+    dict(t, aux_image_keys=()) if t['type'] == 'ClipPhotoMetricDistortion' else t
+    for t in _base_.train_dataloader.dataset.pipeline if t['type'] != 'LoadClipMaskige'
+]))
 val_dataloader = dict(dataset=dict(
     pipeline=[t for t in _base_.val_dataloader.dataset.pipeline if t['type'] != 'LoadClipMaskige']))
 test_dataloader = dict(dataset=dict(
