@@ -18,3 +18,5 @@ model = dict(
         loss_ada=dict(loss_weight=5.0)))
 train_dataloader = dict(batch_size=8)
 optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')  # official AMP: ENABLED True for AVSS
+# Official model selection on AVSS: the best checkpoint on val mIoU.
+default_hooks = dict(checkpoint=dict(save_best='mIoU'))

@@ -233,3 +233,12 @@ def test_wo_sem_jitters_no_maskige():
         (jitter, ) = _transforms(_load(f'combo_r50_{subset}_wo-sem'), 'train_dataloader.dataset.pipeline',
                                  'ClipPhotoMetricDistortion')
         assert jitter.per_frame is True and tuple(jitter.aux_image_keys) == ()
+
+
+@pytest.mark.parametrize('name', sorted(TOP))
+def test_official_model_selection(name):
+    """Best checkpoint on val (S4/MS3: mJ, AVSS: mIoU), validated every 5000 iterations (MS3: 400)."""
+    cfg = _load(name)
+    assert cfg.default_hooks.checkpoint.save_best == ('mIoU' if 'avss' in name else 'mJ')
+    assert cfg.default_hooks.checkpoint.rule == 'greater'
+    assert cfg.train_cfg.val_interval == (400 if 'ms3' in name else 5000)
