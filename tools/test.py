@@ -5,6 +5,11 @@
                          [--offscreen-audio PATH] [--cfg-options ...]
     bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCESSES [...]
 
+The checkpoint is loaded strictly (``StrictLoadCheckpointHook``): model weights it does not hold, keys the model
+does not have and shape mismatches are an error naming them, except the weights of frozen modules loaded from a
+file when the model is built (VGGish's ``pretrained``), which are listed in the log. Before evaluating, every head's
+``num_classes`` is compared with the test dataset's classes.
+
 ``--show-dir`` writes one overlay per real frame, ``{clip_id}_{frame_idx}.png`` (``AVSVisualizationHook``).
 ``--audio-perturb`` evaluates with the test audio replaced (silence), swapped with another clip's (swap), mixed
 with white noise (noise) or with an off-screen sound (offscreen: another clip's, or the one file
@@ -20,6 +25,7 @@ from mmengine.runner import Runner
 
 import avsseg  # noqa: F401  (registries, checkpoint allowlist)
 from avsseg.datasets.audio import AUDIO_PERTURBATIONS, DEFAULT_PERTURBATION_SNR_DB, WAVEFORM_PERTURBATIONS
+from avsseg.evaluation import check_model_classes
 from avsseg.utils import drop_missing_weight_files, setup_cpu_distributed, teardown_distributed
 
 PERTURB_WRAPPER = 'AudioPerturbedDataset'
@@ -161,11 +167,19 @@ def main():
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
             dict(type='AVSPredictionWriterHook', out_dir=args.out)
         ]
+    # mmengine's load_from is not strict: the checkpoint of another model would leave random weights.
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+        dict(type='StrictLoadCheckpointHook', checkpoint=args.checkpoint)
+    ]
 
     # CPU-only machines: gloo process group and a DDP wrapper without device_ids (no-op with CUDA).
     setup_cpu_distributed(cfg, args.launcher)
 
     runner = Runner.from_cfg(cfg)
+    # Building the test loop builds the dataset (and gives the evaluator its metainfo) before any weight is read.
+    checked = check_model_classes(runner.model, runner.test_dataloader.dataset.metainfo,
+                                  f'test_dataloader.dataset of {args.config}')
+    print_log(f'class count: {checked}', logger='current')
     runner.test()
     teardown_distributed()
 

@@ -143,6 +143,7 @@ def main(argv=None) -> int:
     init_default_scope(cfg.get('default_scope', 'avsseg'))
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     metric = build_metric(cfg)
+    metric.dataset_meta = dataset.metainfo  # as the runner does: the metric takes its class count from the dataset
     classes = list(dataset.metainfo['classes'])
     num_classes = len(classes)
     semantic = hasattr(metric, 'num_classes')

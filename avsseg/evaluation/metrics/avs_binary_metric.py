@@ -47,7 +47,8 @@ class AVSBinaryMetric(BaseClipMetric):
       test-time audio perturbations (silence should empty the prediction).
     - ``mJ_frame``, ``num_frames_scored``, ``num_frames_empty_gt``, ``num_clips``.
 
-    All scores are fractions in [0, 1].
+    All scores are fractions in [0, 1]. The evaluated dataset must have two classes (checked when the runner sets
+    ``dataset_meta``).
 
     Args:
         fscore_batch_clips: clips per group for the official batch-level M_F (and M_J averaging).
@@ -72,6 +73,14 @@ class AVSBinaryMetric(BaseClipMetric):
         self.thresholds = fscore_thresholds(num_thresholds)
         self.num_thresholds = int(num_thresholds)
         self.one_channel_probs = bool(one_channel_probs)
+
+    def check_dataset_meta(self, dataset_meta: dict) -> None:
+        """The dataset must have two classes (background, sounding object)."""
+        classes = self.dataset_classes(dataset_meta)
+        if len(classes) != 2:
+            raise ValueError(f'{self.name} scores 2 classes (background, sounding object) but the dataset has '
+                             f'{len(classes)} ({", ".join(classes[:5])}{", ..." if len(classes) > 5 else ""}); '
+                             'evaluate semantic datasets with AVSSemanticMetric')
 
     def foreground_prob(self, sample: dict, where: str) -> Tensor:
         """Foreground probability ``[H, W]`` float32 from the frame's ``seg_logits`` ``[C, H, W]`` (C = 1 or 2)."""

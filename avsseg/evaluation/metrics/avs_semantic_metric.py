@@ -1,7 +1,7 @@
 """AVSBench-semantic (AVSS) scores: mIoU and F as the official code computes them."""
 import math
 from collections import OrderedDict
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 from torch import Tensor
@@ -31,20 +31,54 @@ class AVSSemanticMetric(BaseClipMetric):
     The official AVSBench / AVSegFormer numbers score the zero-padded frames (``score_padded_frames=True``),
     COMBO does not (default). All scores are fractions in [0, 1].
 
+    The class count is the evaluated dataset's (``len(dataset_meta['classes'])``, set by the runner): a dataset of
+    9 classes is scored over 9, not over AVSS's 71, which would divide every mean by 71/9. A ``num_classes`` given
+    explicitly must agree with the dataset, and a prediction whose ``seg_logits`` has another number of channels
+    (a head built for another class count) is an error.
+
     Args:
-        num_classes: number of classes including background 0 (AVSS: 71).
+        num_classes: number of classes including background 0; None (default) takes the dataset's. Needed
+            explicitly only when the metric is used without a runner (no ``dataset_meta``).
         **kwargs: ``beta2``, ``score_padded_frames``, ``ignore_index``, ``collect_device``, ``prefix``,
             ``collect_dir`` of :class:`BaseClipMetric`.
     """
 
-    def __init__(self, num_classes: int = 71, **kwargs) -> None:
+    def __init__(self, num_classes: Optional[int] = None, **kwargs) -> None:
+        if num_classes is not None and (int(num_classes) != num_classes or num_classes < 2):
+            raise ValueError(f'{type(self).__name__}: num_classes must be an integer >= 2, got {num_classes!r}')
+        self._num_classes = None if num_classes is None else int(num_classes)
         super().__init__(**kwargs)
-        if int(num_classes) != num_classes or num_classes < 2:
-            raise ValueError(f'{self.name}: num_classes must be an integer >= 2, got {num_classes!r}')
-        self.num_classes = int(num_classes)
+
+    @property
+    def num_classes(self) -> int:
+        """The number of classes scored: ``num_classes`` if given, else the dataset's."""
+        if self._num_classes is not None:
+            return self._num_classes
+        if self.dataset_meta is None:
+            raise ValueError(f'{self.name} has no class count: pass num_classes or run it with a dataset (the runner '
+                             'sets dataset_meta from the dataset\'s metainfo)')
+        return len(self.dataset_classes(self.dataset_meta))
+
+    def check_dataset_meta(self, dataset_meta: dict) -> None:
+        """An explicit ``num_classes`` must equal the number of the dataset's classes."""
+        classes = self.dataset_classes(dataset_meta)
+        if self._num_classes is not None and self._num_classes != len(classes):
+            raise ValueError(f'{self.name} was given num_classes={self._num_classes} but the dataset has '
+                             f'{len(classes)} classes ({", ".join(classes[:5])}{", ..." if len(classes) > 5 else ""}); '
+                             'leave num_classes out of the evaluator to take the dataset\'s')
 
     def prediction(self, sample: dict, where: str) -> Tensor:
-        """The frame's predicted class map ``[H, W]`` long, from ``pred_sem_seg`` or the argmax of ``seg_logits``."""
+        """The frame's predicted class map ``[H, W]`` long, from ``pred_sem_seg`` or the argmax of ``seg_logits``.
+
+        When ``seg_logits`` is there its channels must be :attr:`num_classes`: a head built for another class count
+        is an error here rather than a score averaged over the wrong classes."""
+        logits = sample['seg_logits']['data'] if 'seg_logits' in sample else None
+        # One channel is no class-score map (tools store a hard mask there); it says nothing of the head.
+        if logits is not None and logits.dim() == 3 and logits.shape[0] > 1 and logits.shape[0] != self.num_classes:
+            expected = (f'the dataset has {self.num_classes}' if self._num_classes is None else
+                        f'num_classes={self.num_classes}')
+            raise ValueError(f'{self.name}: {where}: the model predicts {logits.shape[0]} classes (seg_logits) but '
+                             f'{expected}; the head\'s num_classes must match the dataset\'s classes')
         if 'pred_sem_seg' in sample:
             pred = sample['pred_sem_seg']['data']
             if pred.dim() == 3:

@@ -33,7 +33,12 @@ class BaseClipMetric(BaseMetric):
     When samples carry ``audio_perturbation`` metainfo, its description (e.g. ``'noise(snr_db=10)'``, see
     :meth:`describe_perturbation`) is printed in the log line and returned under ``audio_perturbation``.
 
-    Subclasses implement :meth:`clip_entry`, :meth:`aggregate` and :meth:`summary`.
+    The runner sets ``dataset_meta`` (the evaluated dataset's ``metainfo``) before evaluating;
+    :meth:`check_dataset_meta` then checks its ``classes`` against what the metric scores, so a metric never
+    averages over a class count other than the dataset's.
+
+    Subclasses implement :meth:`clip_entry`, :meth:`aggregate` and :meth:`summary`, and may extend
+    :meth:`check_dataset_meta`.
 
     Args:
         beta2: beta squared of the F-measure (official 0.3).
@@ -65,6 +70,29 @@ class BaseClipMetric(BaseMetric):
     def name(self) -> str:
         """The class name, which starts every error message."""
         return type(self).__name__
+
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        """The evaluated dataset's ``metainfo`` (set by the runner's val/test loop), checked when set."""
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
+        if dataset_meta is not None:
+            self.check_dataset_meta(dataset_meta)
+        self._dataset_meta = dataset_meta
+
+    def dataset_classes(self, dataset_meta: dict) -> Tuple[str, ...]:
+        """The ``classes`` of a dataset's metainfo; an error when there are none."""
+        classes = dataset_meta.get('classes')
+        if not classes:
+            raise ValueError(f'{self.name}: the dataset_meta has no \'classes\' (got keys {sorted(dataset_meta)}); '
+                             'the AVS datasets set them in their metainfo')
+        return tuple(classes)
+
+    def check_dataset_meta(self, dataset_meta: dict) -> None:
+        """Check the dataset's metainfo before it is used (base: it names its classes)."""
+        self.dataset_classes(dataset_meta)
 
     # ------------------------------------------------------------------ to implement
     @abstractmethod

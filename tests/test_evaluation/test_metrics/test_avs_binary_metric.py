@@ -229,3 +229,10 @@ def test_reads_samples_postprocessed_by_mmseg_segmentor():
 def test_registered():
     metric = METRICS.build(dict(type='AVSBinaryMetric', fscore_batch_clips=2, beta2=0.5))
     assert isinstance(metric, AVSBinaryMetric) and metric.fscore_batch_clips == 2 and metric.beta2 == 0.5
+
+
+def test_dataset_with_more_than_two_classes_is_refused():
+    metric = AVSBinaryMetric()
+    metric.dataset_meta = dict(classes=('background', 'object'))
+    with pytest.raises(ValueError, match=r'AVSBinaryMetric scores 2 classes .* the dataset has 71 .*AVSSemanticMetric'):
+        metric.dataset_meta = dict(classes=tuple(f'c{i}' for i in range(71)))

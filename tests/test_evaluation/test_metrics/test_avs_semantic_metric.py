@@ -95,7 +95,7 @@ def test_empty_frac_and_bad_classes():
         AVSSemanticMetric(num_classes=4).process(None, as_dicts(make_clip('s', None, gts * 7, pred=pred)))
     with pytest.raises(ValueError, match=r'clip s frame 1: predicted classes must lie in \[0, 3\)'):
         AVSSemanticMetric(num_classes=3).process(None, as_dicts(make_clip('s', None, gts, pred=pred)))
-    with pytest.raises(ValueError, match=r'seg_logits must be \[3, H, W\]'):
+    with pytest.raises(ValueError, match=r'the model predicts 4 classes \(seg_logits\) but num_classes=3'):
         AVSSemanticMetric(num_classes=3).process(None, as_dicts(make_clip('s', torch.zeros(2, 4, 4, 4), gts)))
     with pytest.raises(KeyError, match='neither pred_sem_seg nor seg_logits'):
         AVSSemanticMetric(num_classes=4).process(None, as_dicts(make_clip('s', None, gts)))
@@ -112,3 +112,56 @@ def test_padding_setting_is_logged():
 def test_registered():
     metric = METRICS.build(dict(type='AVSSemanticMetric', num_classes=5, score_padded_frames=True))
     assert isinstance(metric, AVSSemanticMetric) and metric.num_classes == 5 and metric.score_padded_frames
+
+
+# ----------------------------------------------------------------------------------------------- class count
+NINE = tuple(['background'] + [f'c{i}' for i in range(1, 9)])
+
+
+def _nine_class_clips():
+    """Two clips of a 9-class set (as the synthetic AVSS set), predictions with 9-channel logits."""
+    gen = torch.Generator().manual_seed(5)
+    gts = torch.randint(0, 9, (2, 3, 6, 6), generator=gen)
+    logits = torch.randn(2, 3, 9, 6, 6, generator=gen) + 3.0 * torch.nn.functional.one_hot(gts, 9).permute(
+        0, 1, 4, 2, 3)
+    return [make_clip(f's{i}', logits[i], gts[i], pred=logits[i].argmax(1)) for i in range(2)], logits, gts
+
+
+def test_class_count_comes_from_the_dataset():
+    """With the default num_classes the metric averages over the dataset's classes, not the base's 71."""
+    clips, logits, gts = _nine_class_clips()
+    metric = AVSSemanticMetric()
+    metric.dataset_meta = dict(classes=NINE)
+    assert metric.num_classes == 9
+    metrics = evaluate(metric, clips)
+    ref = official_semantic(logits.argmax(2).flatten(0, 1), gts.flatten(0, 1), 9)
+    assert metrics['mIoU'] == pytest.approx(ref[0], abs=1e-6) and metrics['F'] == pytest.approx(ref[1], abs=1e-6)
+    # what the evaluators of the 71-class dataset base scored on the same predictions: 9/71 of the number
+    old = evaluate(AVSSemanticMetric(num_classes=71), [
+        make_clip(f's{i}', None, gts[i], pred=logits[i].argmax(1)) for i in range(2)])
+    assert old['mIoU'] == pytest.approx(metrics['mIoU'] * 9 / 71, abs=1e-9)
+
+
+def test_class_count_mismatch_with_the_dataset_is_an_error():
+    metric = AVSSemanticMetric(num_classes=71)
+    with pytest.raises(ValueError, match=r'num_classes=71 but the dataset has 9 classes'):
+        metric.dataset_meta = dict(classes=NINE)
+    metric = AVSSemanticMetric(num_classes=9)
+    metric.dataset_meta = dict(classes=NINE)  # agreeing values are fine
+    with pytest.raises(ValueError, match=r'no class count: pass num_classes or run it with a dataset'):
+        AVSSemanticMetric().num_classes
+    with pytest.raises(ValueError, match=r"dataset_meta has no 'classes'"):
+        AVSSemanticMetric().dataset_meta = dict(palette=[[0, 0, 0]])
+
+
+def test_prediction_with_another_class_count_than_the_dataset_is_an_error():
+    """A head left at 71 classes on a 9-class dataset: its logits say so before any score is computed."""
+    gen = torch.Generator().manual_seed(0)
+    gts = torch.randint(0, 9, (2, 4, 4), generator=gen)
+    logits = torch.randn(2, 71, 4, 4, generator=gen)
+    metric = AVSSemanticMetric()
+    metric.dataset_meta = dict(classes=NINE)
+    clip = make_clip('s', logits, gts, pred=logits.argmax(1) % 9)
+    with pytest.raises(ValueError, match=r'clip s frame 0: the model predicts 71 classes \(seg_logits\) but the '
+                       r'dataset has 9'):
+        metric.process(None, as_dicts(clip))
