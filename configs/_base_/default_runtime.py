@@ -12,6 +12,10 @@ env_cfg = dict(
 # config can list this file and a schedule in _base_ without duplicate keys.
 
 vis_backends = [dict(type='LocalVisBackend')]
+# TensorBoard is optional (`pip install tensorboard`; not installed by tools/setup_env.sh). A config enables it with
+#   visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')])
+# (set `visualizer`, not `vis_backends`: the visualizer below has copied this list already). Losses, learning
+# rate and metrics go to every backend; overlays too with default_hooks.visualization.draw=True (docs/inference.md).
 # AVSVisualizationHook draws with it (one frame of a clip: ground truth | prediction, class colours from the
 # dataset, contours, captions); alpha / contour_thickness / with_labels / max_size tune the drawing.
 visualizer = dict(type='AVSLocalVisualizer', vis_backends=vis_backends, name='visualizer')

@@ -47,7 +47,8 @@ def parse_args(argv=None):
                         help='run the model on every frame (sound centred on it) instead of once per second')
     parser.add_argument('--device', default=None, help='cpu, cuda, cuda:1, ... (default: cuda when available)')
     parser.add_argument('--batch-size', type=int, default=1, help='clips per forward pass (default 1)')
-    parser.add_argument('--maskige-dir', help='folder of {frame index:06d}_mask_color.png Maskiges (COMBO models)')
+    parser.add_argument('--maskige-dir',
+                        help='folder of {frame index:06d}_mask_color.png Maskiges (COMBO models; ignored by others)')
     parser.add_argument('--dump-frames', metavar='DIR',
                         help='write the frames the model sees as DIR/{frame index:06d}.png and stop')
     parser.add_argument('--no-labels', action='store_true', help='no caption strip and no class names')
@@ -112,8 +113,11 @@ def main(argv=None) -> int:
     info = check_video(args.video, offset)
     num_seconds = num_sampled_seconds(info.duration, offset)
     source = dict(video=args.video)
-    if args.maskige_dir:
+    if args.maskige_dir and 'maskige' in inferencer.aux_keys:
         source['aux_images'] = dict(maskige=args.maskige_dir)
+    elif args.maskige_dir:
+        # one command line for every model (tools/quickstart.sh runs COMBO or TPAVI)
+        print(f'video_demo: {args.config} takes no Maskige; --maskige-dir ignored')
     if args.alpha is not None:
         inferencer.visualizer.alpha = args.alpha
     semantic = len(inferencer.model.dataset_meta['classes']) > 2
