@@ -72,6 +72,17 @@ def _dataset_cfg(cfg: Config) -> dict:
     return node
 
 
+def _keep_ori_shape(transform_cfg: dict) -> dict:
+    """Set ``update_ori_shape=False`` in a transform config and the transforms it wraps: masks come back at the
+    frames' size (a test pipeline may score at its resized size)."""
+    if 'update_ori_shape' in transform_cfg:
+        transform_cfg['update_ori_shape'] = False
+    for inner in transform_cfg.get('transforms') or ():
+        if isinstance(inner, dict):
+            _keep_ori_shape(inner)
+    return transform_cfg
+
+
 @dataclass
 class MediaSource:
     """One input of the inferencer, normalised.
@@ -433,10 +444,7 @@ class AVSInferencer(BaseInferencer):
                 built = TRANSFORMS.build(transform_cfg)
                 aux_loaders[built.key] = built
                 continue
-            if 'update_ori_shape' in transform_cfg:
-                # masks come back at the frames' size (the test pipeline may score at the resized size)
-                transform_cfg['update_ori_shape'] = False
-            rest.append(transform_cfg)
+            rest.append(_keep_ori_shape(transform_cfg))
         self.aux_keys = tuple(aux_loaders)
         self._loader = _ClipLoader(frame_loader, audio_loader, aux_loaders)
         return Compose([self._loader] + rest)
