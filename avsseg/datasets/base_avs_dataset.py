@@ -20,6 +20,17 @@ def format_problems(problems: Sequence[str], limit: int = MAX_LISTED_PROBLEMS) -
     return f'\n  {shown}{more}'
 
 
+def problems_error(error_type: type, message: str, problems: Sequence[str]) -> Exception:
+    """``error_type(message + summary of problems)`` carrying the complete list as ``problems``.
+
+    The message lists the first :data:`MAX_LISTED_PROBLEMS`; tools that report everything
+    (``tools/dataset_converters/check_dataset.py``) read ``err.problems``.
+    """
+    err = error_type(message + format_problems(problems))
+    err.problems = list(problems)
+    return err
+
+
 class CsvRow(list):
     """The stripped cells of one metadata csv record, with ``line``, its 1-based line number in the file (named in
     error messages)."""
@@ -141,10 +152,10 @@ class BaseAVSDataset(BaseDataset):
         name = self.__class__.__name__
         unknown = [r for r in rows if r[split_index] not in self.SPLITS]
         if unknown:
-            problems = [f'line {r.line}: split {r[split_index]!r} (clip {r[id_index]})' for r in unknown]
-            raise ValueError(f'{name}: {self.ann_file}: {len(unknown)} row(s) name a split that is not one of the '
-                             f'known splits {self.SPLITS}; such a clip would belong to no split (split names are '
-                             f'case-sensitive):{format_problems(problems)}')
+            raise problems_error(
+                ValueError, f'{name}: {self.ann_file}: {len(unknown)} row(s) name a split that is not one of the '
+                f'known splits {self.SPLITS}; such a clip would belong to no split (split names are '
+                f'case-sensitive):', [f'line {r.line}: split {r[split_index]!r} (clip {r[id_index]})' for r in unknown])
         by_id: Dict[str, List[CsvRow]] = defaultdict(list)
         for r in rows:
             by_id[r[id_index]].append(r)
@@ -157,11 +168,11 @@ class BaseAVSDataset(BaseDataset):
 
         leaks = [clip_id for clip_id, rs in repeated.items() if len({r[split_index] for r in rs}) > 1]
         if leaks:
-            raise ValueError(f'{name}: {self.ann_file}: {len(leaks)} clip id(s) appear in more than one split (a '
-                             f'train/test leak: a model would be scored on clips it was trained on):'
-                             f'{format_problems([where(i) for i in leaks])}')
-        raise ValueError(f'{name}: {self.ann_file}: {len(repeated)} clip id(s) repeat within a split:'
-                         f'{format_problems([where(i) for i in repeated])}')
+            raise problems_error(
+                ValueError, f'{name}: {self.ann_file}: {len(leaks)} clip id(s) appear in more than one split (a '
+                'train/test leak: a model would be scored on clips it was trained on):', [where(i) for i in leaks])
+        raise problems_error(ValueError, f'{name}: {self.ann_file}: {len(repeated)} clip id(s) repeat within a split:',
+                             [where(i) for i in repeated])
 
     def select_split(self, rows: List[CsvRow], split_index: int, id_index: int = 0) -> List[CsvRow]:
         """Rows of :attr:`split`, after :meth:`check_rows` on all rows; an error names the csv and the splits it
@@ -215,8 +226,9 @@ class BaseAVSDataset(BaseDataset):
                     if path is not None and not osp.isfile(path):
                         problems.append(f'clip {clip["clip_id"]}: missing {kind} {t}: {path}')
         if problems:
-            raise FileNotFoundError(f'{name} (split {self.split!r}, data_root {self.data_root}): '
-                                    f'{len(problems)} problem(s) with the release files:{format_problems(problems)}')
+            raise problems_error(
+                FileNotFoundError, f'{name} (split {self.split!r}, data_root {self.data_root}): {len(problems)} '
+                'problem(s) with the release files:', problems)
         ids = [c['clip_id'] for c in clips]
         if len(set(ids)) != len(ids):
             dup = sorted({i for i in ids if ids.count(i) > 1})

@@ -139,6 +139,8 @@ def _decode(content: bytes, path: str, what: str, clip_id, **kwargs) -> np.ndarr
     except Exception as err:  # cv2/PIL raise many types on corrupt data
         if messages is not None and messages.corruption is not None:
             raise ValueError(f'{prefix}: corrupt JPEG data (libjpeg: "{messages.corruption}")') from err
+        if isinstance(err, cv2.error):  # mmcv converts the colours of the None that cv2.imdecode returned
+            raise ValueError(f'{prefix}: not a readable image (OpenCV cannot decode it)') from err
         raise ValueError(f'{prefix}: {err}') from err
     if messages is not None and messages.corruption is not None:
         raise ValueError(f'{prefix}: corrupt JPEG data (libjpeg: "{messages.corruption}"); decoding would give a '
