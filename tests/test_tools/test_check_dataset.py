@@ -42,6 +42,10 @@ def _files(root, kind, split):
     return sorted(out)
 
 
+def clip_of(path):
+    return osp.basename(osp.dirname(path))
+
+
 def test_clean_release_passes(s4_release, capsys):
     assert _tool().main([S4_BASE, '--data-root', s4_release, '--split', 'train', 'test']) == 0
     out = capsys.readouterr().out
@@ -76,7 +80,8 @@ def test_every_problem_of_a_split_is_reported_at_once(s4_release, tmp_path, caps
     out = capsys.readouterr().out
     assert code == 1
     assert '4 problem(s):' in out and 'check_dataset: 4 problem(s) found, 1 warning(s)' in out
-    assert f'({frames[1]}): truncated PNG' in out
+    # frames[1] is the 2nd frame of the first test clip: its own index is named
+    assert f'cannot decode frame 1 of clip {clip_of(frames[1])} ({frames[1]}): truncated PNG' in out
     assert f'({frames[7]}): not a readable image' in out
     assert f'binary mask {masks[2]}' in out and 'must hold only 0 and 255' in out
     assert f'mask {masks[3]} is 8x8' in out

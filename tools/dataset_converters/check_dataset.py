@@ -108,14 +108,20 @@ class ClipChecker:
         counts: Counter = Counter()
         clip_id = info['clip_id']
         img_paths = info['img_paths']
-        imgs = [None] * len(img_paths)
+        num_frames = len(img_paths)
+
+        def only(t, value):
+            # the clip's list with every other entry empty: the loader reads one file and names its frame index
+            return [value if i == t else None for i in range(num_frames)]
+
+        imgs = [None] * num_frames
         for t, path in enumerate(img_paths):
             if path is None:
                 continue
             counts['frames'] += 1
-            out = self._run(self.frames, dict(info, img_paths=[path]), problems)
+            out = self._run(self.frames, dict(info, img_paths=only(t, path)), problems)
             if out is not None:
-                imgs[t] = out['imgs'][0]
+                imgs[t] = out['imgs'][t]
         sizes = {(img.shape[0], img.shape[1]) for img in imgs if img is not None}
         if len(sizes) > 1:
             listing = ', '.join(f'{osp.basename(p)} {img.shape[0]}x{img.shape[1]}'
@@ -132,8 +138,7 @@ class ClipChecker:
                     problems.append(f'mask {t} of clip {clip_id} ({path}) not checked: no frame of the clip is '
                                     'readable')
                     continue
-                self._run(self.masks, dict(info, seg_map_paths=[path], img_paths=[img_paths[t]], imgs=[frame]),
-                          problems)
+                self._run(self.masks, dict(info, seg_map_paths=only(t, path), imgs=[frame] * num_frames), problems)
         if self.audio is not None:
             counts['audio files'] += 1
             with warnings.catch_warnings(record=True) as caught:
@@ -145,9 +150,9 @@ class ClipChecker:
                 if path is None:
                     continue
                 counts[f'{aux.key} images'] += 1
-                results = dict(info, img_paths=[path])
+                results = dict(info, img_paths=only(t, path))
                 if imgs[t] is not None:
-                    results['imgs'] = [imgs[t]]
+                    results['imgs'] = [imgs[t]] * num_frames
                 self._run(aux, results, problems)
         return problems, notes, counts
 
