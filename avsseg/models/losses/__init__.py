@@ -1,4 +1,10 @@
+from .audio_query_distance_loss import AudioQueryDistanceLoss
+from .audio_query_mask_loss import AudioQueryMaskLoss
 from .audio_visual_matching_loss import AudioVisualMatchingLoss
 from .inter_frame_consistency_loss import AdaptiveInterFrameLoss
+from .softmax_focal_loss import SoftmaxFocalLoss
 
-__all__ = ['AudioVisualMatchingLoss', 'AdaptiveInterFrameLoss']
+__all__ = [
+    'AudioQueryDistanceLoss', 'AudioQueryMaskLoss', 'AudioVisualMatchingLoss', 'AdaptiveInterFrameLoss',
+    'SoftmaxFocalLoss'
+]
