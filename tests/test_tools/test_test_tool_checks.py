@@ -1,8 +1,12 @@
 """tools/test.py refuses what would evaluate silently wrong: the checkpoint of another model (strict loading) and a
 head built for another class count than the test dataset's."""
+import glob
+import os.path as osp
 import subprocess
 
+import numpy as np
 import pytest
+import soundfile as sf
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -36,12 +40,19 @@ def _test(tmp, data_root, checkpoint, *options):
     return subprocess.run(cmd, env=tool_env(tmp), cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
-def test_matching_checkpoint_is_evaluated(setup):
+def test_matching_checkpoint_is_evaluated_and_audio_warnings_reach_the_log(setup):
     tmp, data_root, good, _ = setup
-    proc = run(python_tool('test.py', TINY_S4, good, '--work-dir', tmp / 'work', *data_root_options(data_root)),
+    # one test clip's sound is 2.5 s at 8 kHz: padded and resampled from a low rate, with warnings
+    wav = sorted(glob.glob(osp.join(data_root, 's4_data', 'audio_wav', 'test', '*', '*.wav')))[0]
+    sf.write(wav, np.full(int(8000 * 2.5), 0.1, np.float32), 8000)
+    work_dir = tmp / 'work_ok'
+    proc = run(python_tool('test.py', TINY_S4, good, '--work-dir', work_dir, *data_root_options(data_root)),
                tool_env(tmp))
     log = proc.stdout + proc.stderr
     assert 'class count: 2 classes in test_dataloader.dataset' in log and 'mF_batch_clips' in log
+    run_log = open(glob.glob(str(work_dir / '*' / '*.log'))[0]).read()
+    assert f'LowSampleRateWarning: {wav}: sample rate 8000 Hz' in run_log
+    assert f'AudioPaddingWarning: {wav}: audio gives 2 VGGish example(s) but 5 segments are needed' in run_log
 
 
 def test_checkpoint_of_another_model_fails_naming_the_keys(setup):
