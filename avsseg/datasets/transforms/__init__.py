@@ -3,6 +3,7 @@ from .clip_audio_perturbation import ClipAudioPerturbation
 from .clip_transform_broadcaster import ClipTransformBroadcaster
 from .formatting import PackAVSInputs, avs_collate
 from .loading import LoadClipAnnotations, LoadClipAudio, LoadClipFrames
+from .loading_audio_example import LoadClipAudioFromExample
 from .loading_aux import LoadClipAuxImages
 from .loading_maskige import LoadClipMaskige
 from .transforms import (ClipPad, ClipPhotoMetricDistortion, ClipRandomCrop, ClipRandomResize,
@@ -10,6 +11,7 @@ from .transforms import (ClipPad, ClipPhotoMetricDistortion, ClipRandomCrop, Cli
 
 __all__ = [
     'PackAVSInputs', 'avs_collate', 'LoadClipFrames', 'LoadClipAnnotations', 'LoadClipAudio', 'LoadClipAuxImages',
+    'LoadClipAudioFromExample',
     'LoadClipMaskige', 'ClipTransformBroadcaster', 'ClipResize', 'ClipRandomResize', 'ClipRandomCrop',
     'ClipPhotoMetricDistortion', 'ClipPad', 'ClipSelectLabelledFrames', 'AUX_IMAGE_KEYS',
     'aux_image_keys', 'declare_aux_image_key', 'ClipAudioPerturbation'
