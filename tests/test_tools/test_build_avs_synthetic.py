@@ -10,7 +10,6 @@ import os
 import os.path as osp
 
 import cv2
-import numpy as np
 import pytest
 
 from avsseg.datasets import AVSSyntheticDataset
