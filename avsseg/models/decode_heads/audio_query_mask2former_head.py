@@ -1,5 +1,5 @@
 """Mask2Former for audio-visual clips: the decoder loop once, with hooks for what each AVS method adds."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F

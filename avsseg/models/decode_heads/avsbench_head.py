@@ -149,7 +149,8 @@ class AVSBenchHead(BaseDecodeHead):
         return self.cls_seg(x)
 
     # ------------------------------------------------------------------ train
-    def loss(self, inputs: AVFeatures, batch_data_samples: SampleList, train_cfg: ConfigType = None) -> Dict[str, Tensor]:
+    def loss(self, inputs: AVFeatures, batch_data_samples: SampleList,
+             train_cfg: ConfigType = None) -> Dict[str, Tensor]:
         """Forward and losses on the labelled frames; see the class docstring."""
         seg_logits = self.forward(inputs)
         return self.loss_by_feat(seg_logits, batch_data_samples, inputs=inputs)

@@ -67,8 +67,9 @@ class COMBOHead(AudioQueryMask2FormerHead):
         ada_loss_layers: indices into the ``num_layers + 1`` predictions (0 = from the initial queries) on which
             ``loss_ada`` is computed. Default (None): every prediction except the last, as the official code
             ("only in the intermediate transformer decoder layer"): 0..8 for 9 decoder layers.
-        **kwargs: arguments of :class:`AudioQueryMask2FormerHead` (``with_cp``) and mmseg's ``Mask2FormerHead`` (``in_channels``, ``feat_channels``, ``out_channels``,
-            ``num_queries``, ``pixel_decoder``, ``transformer_decoder``, losses, ``train_cfg``, ...).
+        **kwargs: arguments of :class:`AudioQueryMask2FormerHead` (``with_cp``, ``fp32_pixel_decoder``) and mmseg's
+            ``Mask2FormerHead`` (``in_channels``, ``feat_channels``, ``out_channels``, ``num_queries``,
+            ``pixel_decoder``, ``transformer_decoder``, losses, ``train_cfg``, ...).
     """
 
     def __init__(self,

@@ -53,7 +53,8 @@ def test_combo_pvt_s4_every_norm_has_no_weight_decay():
     names = {id(p): n for n, p in model.named_parameters()}
     norm_params = {names[id(p)] for m in model.modules() if isinstance(m, NORMS)
                    for p in m.parameters(recurse=False) if p.requires_grad}
-    groups = {names[id(g['params'][0])]: g for g in build_optim_wrapper(model, cfg.optim_wrapper).optimizer.param_groups}
+    optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    groups = {names[id(g['params'][0])]: g for g in optimizer.param_groups}
     assert any(n.startswith('backbone.image_encoder.layers.0.2') for n in norm_params)  # PVT stage norm
     assert any(n.startswith('backbone.separate_maskige_encoder') for n in norm_params)
     decayed = sorted(n for n in norm_params if groups[n]['weight_decay'] != 0)
