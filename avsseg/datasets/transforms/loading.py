@@ -3,6 +3,7 @@ import math
 import os
 import tempfile
 import threading
+import warnings
 import zlib
 from typing import Dict, List, Optional, Sequence
 
@@ -63,22 +64,25 @@ def png_structure_problem(content: bytes) -> Optional[str]:
         pos = end
 
 
-class _decoder_messages:
+class _DecoderMessages:
     """Collects what C decoders print on the process's standard error (file descriptor 2) while active.
 
     libjpeg reports corrupt entropy-coded data only as a warning printed on stderr, then returns a picture with
     garbage blocks; no decoder available here (OpenCV, PIL, torchvision) exposes the warning to Python, so it is
     read from the file descriptor. ``corruption`` is the first line naming damaged data
     (:data:`JPEG_CORRUPTION_MESSAGES`), or None; every other line is written back to stderr on exit, so nothing
-    else is swallowed. A lock keeps threads of one process from redirecting the descriptor at the same time.
+    else is swallowed. A lock keeps threads of one process from redirecting the descriptor at the same time. A
+    process whose descriptor 2 cannot be redirected (closed) decodes without the check, after one warning.
     """
 
     _lock = threading.Lock()
     #: One scratch file per process (a forked child must not share its parent's file offset), emptied per use.
     _scratch: Dict[int, int] = {}
+    _warned_pids: set = set()
 
-    def __enter__(self) -> '_decoder_messages':
+    def __enter__(self) -> '_DecoderMessages':
         self.corruption: Optional[str] = None
+        self._active = False
         self._lock.acquire()
         try:
             pid = os.getpid()
@@ -91,12 +95,21 @@ class _decoder_messages:
             os.lseek(self._fd, 0, os.SEEK_SET)
             self._saved = os.dup(2)
             os.dup2(self._fd, 2)
+            self._active = True
+        except OSError as err:
+            self._lock.release()
+            if os.getpid() not in self._warned_pids:
+                self._warned_pids.add(os.getpid())
+                warnings.warn(f'cannot read the JPEG decoder\'s messages from stderr ({err}); JPEG frames are decoded '
+                              'without the corrupt-data check in this process')
         except BaseException:
             self._lock.release()
             raise
         return self
 
     def __exit__(self, *exc) -> None:
+        if not self._active:
+            return
         try:
             os.dup2(self._saved, 2)
             os.close(self._saved)
@@ -119,7 +132,7 @@ def _decode(content: bytes, path: str, what: str, clip_id, **kwargs) -> np.ndarr
     """Decode an image with ``mmcv.imfrombytes(content, **kwargs)``; damaged data is an error naming the file.
 
     PNG data is checked chunk by chunk first (:func:`png_structure_problem`). JPEG data is decoded while libjpeg's
-    messages are collected (:class:`_decoder_messages`): with the ``cv2`` backend that is the decode itself, with
+    messages are collected (:class:`_DecoderMessages`): with the ``cv2`` backend that is the decode itself, with
     another backend (PIL prints nothing) OpenCV decodes the data once more only to check it.
     """
     prefix = f'cannot decode {what} of clip {clip_id} ({path})'
@@ -130,7 +143,7 @@ def _decode(content: bytes, path: str, what: str, clip_id, **kwargs) -> np.ndarr
     messages = None
     try:
         if content[:len(JPEG_SIGNATURE)] == JPEG_SIGNATURE:
-            with _decoder_messages() as messages:
+            with _DecoderMessages() as messages:
                 img = mmcv.imfrombytes(content, **kwargs)
                 if kwargs.get('backend') != 'cv2':
                     cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_UNCHANGED)

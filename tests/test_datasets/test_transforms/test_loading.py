@@ -154,8 +154,8 @@ def test_truncated_mask_png_is_an_error_naming_the_file(tmp_path):
 
 def test_decoder_output_unrelated_to_corruption_still_reaches_stderr(tmp_path, capfd):
     """Only corruption messages become errors; other decoder output is passed on, not swallowed."""
-    from avsseg.datasets.transforms.loading import _decoder_messages
-    with _decoder_messages() as messages:
+    from avsseg.datasets.transforms.loading import _DecoderMessages
+    with _DecoderMessages() as messages:
         cv2.imdecode(np.frombuffer(_encode(_frame(), 'JPEG'), np.uint8), cv2.IMREAD_COLOR)
         import os
         os.write(2, b'some other library line\n')
@@ -183,3 +183,22 @@ def test_corrupt_jpeg_detected_in_forked_workers(tmp_path):
     assert all('bad.jpg): corrupt JPEG data' in o for o in (out[0], out[2]))
     with pytest.raises(ValueError, match='corrupt JPEG data'):
         _load_frames([bad], 'cv2')
+
+
+def test_closed_stderr_decodes_without_the_check_after_a_warning(tmp_path, monkeypatch):
+    """A process whose descriptor 2 cannot be redirected still loads frames, and says what it cannot check."""
+    from avsseg.datasets.transforms import loading
+    good = _write(tmp_path, 'good.jpg', _encode(_frame(), 'JPEG', quality=90))
+
+    def no_dup(fd):
+        raise OSError(9, 'Bad file descriptor')
+
+    monkeypatch.setattr(loading.os, 'dup', no_dup)
+    monkeypatch.setattr(loading._DecoderMessages, '_warned_pids', set())
+    with pytest.warns(UserWarning, match='without the corrupt-data check'):
+        out = _load_frames([good], 'cv2')
+    assert out['imgs'][0].shape == (*SHAPE, 3)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        _load_frames([good], 'cv2')  # warned once per process
