@@ -18,9 +18,10 @@ class AVSBenchS4Dataset(BaseAVSDataset):
         s4_data/audio_log_mel/{split}/{category}/{name}.pkl                VGGish log-mel [5, 1, 96, 64]
         s4_data/audio_wav/{split}/{category}/{name}.wav                    5 s
 
-    A clip has 5 frames; any other ``.png`` in a clip's frame or mask folder (a 6th frame) is an error. As in the official code, training supervises frame 1 only (the release has only
-    mask ``_1`` in train; other train masks, if present, are not used), val/test all 5. Labels are binary
-    (``label_format='binary'``: 0 background, 1 sounding object).
+    A clip has 5 frames; any other ``.png`` in a clip's frame or mask folder (a 6th frame) is an error. As in the
+    official code, training supervises frame 1 only (the release has only mask ``_1`` in train; other train masks,
+    if present, are not used), val/test all 5. Labels are binary (``label_format='binary'``: 0 background, 1
+    sounding object).
 
     Args:
         split: ``'train'``, ``'val'`` or ``'test'``.

@@ -1,7 +1,6 @@
 """tools/dataset_converters/check_dataset.py on synthetic releases with damaged files: every problem is reported
 in one run, with the file it concerns; a clean release passes."""
 import importlib.util
-import io
 import os
 import os.path as osp
 import shutil
