@@ -28,6 +28,12 @@ from torch import nn
 
 from avsseg.registry import MODEL_WRAPPERS
 
+#: Default timeout (seconds) of the gloo process group of CPU runs, when ``env_cfg.dist_cfg.timeout`` is not set.
+#: torch's default is 30 minutes, during which a hung or killed rank blocks the others in their next collective;
+#: 10 minutes still covers rank 0's longest solo step on a CPU (writing a checkpoint of the full models, or
+#: computing a metric while the others wait).
+CPU_DIST_TIMEOUT_S = 600
+
 # Backends that need a GPU per process; anything else (gloo, mpi) runs on CPU tensors.
 _GPU_ONLY_BACKENDS = ('nccl', 'hccl', 'cncl', 'mccl')
 # Wrapper types that are plain mmengine DDP and can be swapped for the CPU-capable subclass.
@@ -131,7 +137,9 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     - switches ``cfg.env_cfg.dist_cfg.backend`` from a GPU-only backend (nccl) to ``'gloo'`` (gloo and mpi are
       kept),
     - initialises the default process group from the launcher's environment (the Runner then skips
-      ``init_dist``, whose ``torch.cuda.set_device`` call cannot run here),
+      ``init_dist``, whose ``torch.cuda.set_device`` call cannot run here) with ``env_cfg.dist_cfg.timeout``
+      seconds, :data:`CPU_DIST_TIMEOUT_S` (10 minutes) when the config sets none, so that a rank that hangs or
+      dies stops the others after that time instead of gloo's 30 minutes,
     - sets ``cfg.model_wrapper_cfg`` to :class:`CPUDistributedDataParallel` (a config's plain
       ``MMDistributedDataParallel`` wrapper keeps its other arguments).
 
@@ -157,6 +165,8 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     if backend in _GPU_ONLY_BACKENDS:
         backend = 'gloo'
     dist_cfg['backend'] = backend
+    if dist_cfg.get('timeout') is None:
+        dist_cfg['timeout'] = CPU_DIST_TIMEOUT_S
     env_cfg = dict(env_cfg)
     env_cfg['dist_cfg'] = dict(dist_cfg)
     cfg.env_cfg = env_cfg
@@ -164,10 +174,11 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     rank, world_size, _ = _launcher_env(launcher, dist_cfg)
     if not torch_dist.is_initialized():
         kwargs = {k: v for k, v in dist_cfg.items() if k not in ('backend', 'port')}
-        if kwargs.get('timeout') is not None:
-            # mmengine's dist_cfg gives the timeout in seconds
-            kwargs['timeout'] = datetime.timedelta(seconds=kwargs['timeout'])
+        # mmengine's dist_cfg gives the timeout in seconds
+        kwargs['timeout'] = datetime.timedelta(seconds=kwargs['timeout'])
         torch_dist.init_process_group(backend=backend, rank=rank, world_size=world_size, **kwargs)
+        print_log(f'{backend} process group: {world_size} processes, timeout {dist_cfg["timeout"]} s '
+                  f'(env_cfg.dist_cfg.timeout)', logger='current')
 
     wrapper_cfg = cfg.get('model_wrapper_cfg')
     if wrapper_cfg is None:
