@@ -5,10 +5,11 @@ import os.path as osp
 
 import pytest
 from config_diff import differing_keys
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from avsseg.registry import MODELS
+from avsseg.testing import tiny_model_cfg
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'combo')
 TOP = {
@@ -36,7 +37,6 @@ ABLATIONS = {
     'ada-10': (('model.decode_head.loss_ada.loss_weight', ), lambda m: m.decode_head.loss_ada.loss_weight == 10),
     'ada-20': (('model.decode_head.loss_ada.loss_weight', ), lambda m: m.decode_head.loss_ada.loss_weight == 20),
 }
-CHANNELS = [16, 32, 64, 128]
 # models build their data preprocessor through the default scope
 init_default_scope('avsseg')
 
@@ -44,34 +44,6 @@ init_default_scope('avsseg')
 def _load(name):
     sub = 'ablations' if name.count('_') > 2 and 'synthetic' not in name else ''
     return Config.fromfile(osp.join(ROOT, sub, f'{name}.py'))
-
-
-def _shrink(model):
-    """Same structure and switches, tiny sizes (CPU)."""
-    inner = model.backbone.backbone
-    if 'PyramidVisionTransformerV2' in inner.type or inner.type == 'PVTv2':  # PVTv2: mmdet's, official LN eps
-        inner.update(embed_dims=16, num_layers=[1, 1, 1, 1], num_heads=[1, 2, 4, 8], init_cfg=None)
-    else:
-        inner.update(depth=18, stem_channels=16, base_channels=16, init_cfg=None)
-    model.backbone.in_channels = CHANNELS
-    model.audio_backbone = dict(type='LogMelCNN', channels=(4, ), out_channels=16)
-    head = model.decode_head
-    head.update(in_channels=CHANNELS, feat_channels=32, out_channels=32, num_queries=4, audio_channels=16,
-                audio_mlp_channels=32)
-    pd = head.pixel_decoder
-    pd.norm_cfg = dict(type='GN', num_groups=8)
-    pd.encoder.num_layers = 1
-    pd.encoder.layer_cfg.self_attn_cfg.update(embed_dims=32, num_heads=4)
-    pd.encoder.layer_cfg.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
-    pd.positional_encoding = dict(num_feats=16, normalize=True)
-    head.positional_encoding = dict(num_feats=16, normalize=True)
-    td = head.transformer_decoder
-    td.num_layers = 2
-    for key in ('self_attn_cfg', 'cross_attn_cfg'):
-        td.layer_cfg[key].update(embed_dims=32, num_heads=4)
-    td.layer_cfg.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
-    head.fusion.update(embed_dims=32, num_heads=4)
-    return ConfigDict(model)
 
 
 def test_every_combo_config_is_covered():
@@ -104,7 +76,7 @@ def test_top_level_configs_follow_the_official_recipe(name):
     assert head.loss_cls.class_weight[-1] == 0.1 and head.loss_ada.loss_weight == lambda_ada
     assert (head.loss_cls.loss_weight, head.loss_mask.loss_weight, head.loss_dice.loss_weight) == (2.0, 5.0, 5.0)
 
-    model = MODELS.build(_shrink(cfg.model))
+    model = MODELS.build(tiny_model_cfg(cfg.model))
     assert type(model).__name__ == 'AudioVisualSegmentor' and model.backbone_extra_inputs == ('maskige', )
     assert model.decode_head.num_classes == num_classes
     assert model.backbone.maskige_encoder is not model.backbone.image_encoder
@@ -130,7 +102,7 @@ def test_ablation_changes_exactly_its_switch(subset, ablation):
         for path in PIPELINES:
             types = [t['type'] for t in _flatten_get(child_cfg, path)]
             assert 'LoadClipMaskige' not in types and 'LoadClipFrames' in types
-    assert check(MODELS.build(_shrink(child_cfg.model)))
+    assert check(MODELS.build(tiny_model_cfg(child_cfg.model)))
 
 
 PVT_KEYS = ('model.backbone.backbone.', 'model.backbone.in_channels', 'model.decode_head.in_channels', 'pvt_v2_b5')
@@ -151,7 +123,7 @@ def test_pvt_config_is_the_r50_config_with_the_backbone_swapped(subset):
 def test_param_groups_of_the_official_recipe():
     from mmengine.optim import build_optim_wrapper
     cfg = _load('combo_r50_s4')
-    model = MODELS.build(_shrink(cfg.model))
+    model = MODELS.build(tiny_model_cfg(cfg.model))
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     groups = {}
     for group in optim.optimizer.param_groups:

@@ -8,6 +8,7 @@ from tiny_mask2former import (AUDIO, BASE, NUM_LAYERS, NUM_QUERIES, SIZE, build_
 import avsseg.models.utils.checkpoint as checkpoint_module
 from avsseg.models.decode_heads import AudioQueryMask2FormerHead
 from avsseg.registry import MODELS
+from avsseg.testing import get_config
 
 SUPERVISED = ('loss_cls', 'loss_mask', 'loss_dice')
 
@@ -99,15 +100,16 @@ def test_only_labelled_frames_reach_loss_by_feat(monkeypatch):
 def test_extra_losses_see_every_frame_and_the_decoder_queries():
     head = _build_like(_RecordingExtraLoss, _plain())
     inputs = feats(6, num_frames=3, audio=False)
-    losses = seeded_loss(head, inputs, samples(2, 3, labeled=[True, False, False], padded=[False] * 5 + [True]))
+    data_samples = samples(2, 3, labeled=[True, False, False], padded=[[False] * 3, [False, False, True]])
+    losses = seeded_loss(head, inputs, data_samples)
     seen = head.seen
     assert seen['rows'] == seen['cls_rows'] == [6] * (NUM_LAYERS + 1) and seen['samples'] == 6
     query_feats = seen['inputs'].extras['query_feats']
     assert len(query_feats) == NUM_LAYERS + 1 and all(q.shape == (6, NUM_QUERIES, 32) for q in query_feats)
     assert seen['inputs'].num_frames == 3 and 'query_feats' not in inputs.extras
     torch.testing.assert_close(losses['loss_extra'], seen['masks'][-1].sigmoid().mean())
-    assert set(losses) - {'loss_extra'} == set(SUPERVISED) | {f'd{i}.{k}' for i in range(NUM_LAYERS)
-                                                                  for k in SUPERVISED}
+    deep_supervision = {f'd{i}.{k}' for i in range(NUM_LAYERS) for k in SUPERVISED}
+    assert set(losses) - {'loss_extra'} == set(SUPERVISED) | deep_supervision
 
 
 def test_overriding_init_queries_changes_the_outputs():
@@ -241,5 +243,4 @@ def test_pixel_decoder_runs_in_fp32_under_autocast_when_asked(fp32):
 
 
 def test_combo_configs_keep_the_pixel_decoder_in_fp32():
-    from mmengine.config import Config
-    assert Config.fromfile(BASE).model.decode_head.fp32_pixel_decoder is True
+    assert get_config(BASE).model.decode_head.fp32_pixel_decoder is True

@@ -1,10 +1,10 @@
 import pytest
 import torch
-from mmengine.config import Config, ConfigDict
 from tiny_mask2former import BASE, SIZE, build_head, feats, samples, seeded_loss
 
 from avsseg.models.decode_heads import AudioQueryMask2FormerHead, COMBOHead
 from avsseg.registry import MODELS
+from avsseg.testing import get_config
 
 
 def test_is_the_shared_decoder_with_combo_hooks():
@@ -85,12 +85,12 @@ def test_padded_frames_are_left_out_of_the_inter_frame_loss():
     head = build_head()
     head.eval()
     inputs = feats(6, num_frames=3)
-    padded = [False, False, True, False, True, True]
+    padded = [[False, False, True], [False, True, True]]  # per clip
     data_samples = samples(2, 3, padded=padded)
     losses = seeded_loss(head, inputs, data_samples)
     with torch.no_grad():
         _, mask_list = head(inputs)
-    valid = ~torch.tensor(padded)
+    valid = ~torch.tensor(padded).flatten()
     for i in range(3):
         torch.testing.assert_close(losses[f'd{i}.loss_ada'], head.loss_ada(mask_list[i], 3, valid))
     # only pair (0, 1) of clip 0 is real
@@ -150,7 +150,7 @@ def test_queries_are_made_from_the_fused_audio():
 
 
 def test_audio_mlp_is_the_official_shape_and_fusion_config():
-    head = MODELS.build(ConfigDict(Config.fromfile(BASE).model.decode_head))
+    head = MODELS.build(get_config(BASE).model.decode_head)
     dims = [(m.in_features, m.out_features) for m in head.audio_mlp.layers]
     assert dims == [(128, 4096), (4096, 4096), (4096, 256)]
     assert head.fusion.mode == 'bilateral' and head.fusion.in_channels == [256]

@@ -1,49 +1,34 @@
-"""Tiny Mask2Former head configs, feature bundles and data samples shared by the query-head tests of this folder.
+"""Head-level builders for the query-head tests of this folder: the tiny COMBOHead of ``avsseg.testing``, a plain
+``AudioQueryMask2FormerHead`` with the same decoder, feature bundles as a backbone would give the head, and data
+samples of ``avsseg.testing.demo_clip_inputs``.
 
 A helper module (not a test file): ``test_combo_head.py`` and ``test_audio_query_mask2former_head.py`` import it.
 """
-import os.path as osp
-
 import torch
-from mmengine.config import Config, ConfigDict
-from mmengine.structures import PixelData
-from mmseg.structures import SegDataSample
 
 from avsseg.registry import MODELS
 from avsseg.structures import AVFeatures
+from avsseg.testing import demo_clip_inputs, get_config, tiny_model_cfg
+from avsseg.testing.model_configs import TINY_AUDIO_CHANNELS, TINY_DECODER_LAYERS, TINY_NUM_QUERIES
 
-BASE = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', '_base_', 'models', 'combo_r50.py')
-IN_CHANNELS = [8, 16, 32, 64]
-AUDIO = 16
+BASE = '_base_/models/combo_r50.py'  # relative to configs/ (avsseg.testing.get_config)
+AUDIO = TINY_AUDIO_CHANNELS
 SIZE = 32  # input size; mask predictions at SIZE / 4
-NUM_QUERIES = 4
-NUM_LAYERS = 3
+NUM_QUERIES = TINY_NUM_QUERIES
+NUM_LAYERS = TINY_DECODER_LAYERS
 # COMBOHead arguments that AudioQueryMask2FormerHead does not take
 COMBO_ONLY = ('audio_mlp_channels', 'audio_mlp_layers', 'fusion', 'query_fuse', 'query_layout', 'loss_ada',
               'ada_loss_layers')
 
 
 def tiny_head_cfg(**overrides):
-    """COMBOHead of configs/_base_/models/combo_r50.py shrunk for CPU tests (same structure, small dims)."""
-    head = Config.fromfile(BASE).model.decode_head
-    head.update(in_channels=IN_CHANNELS, feat_channels=32, out_channels=32, num_queries=NUM_QUERIES,
-                audio_channels=AUDIO, audio_mlp_channels=32)
-    pd = head.pixel_decoder
-    pd.norm_cfg = dict(type='GN', num_groups=8)
-    pd.encoder.num_layers = 1
-    pd.encoder.layer_cfg.self_attn_cfg.update(embed_dims=32, num_heads=4, num_points=2)
-    pd.encoder.layer_cfg.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
-    pd.positional_encoding = dict(num_feats=16, normalize=True)
-    head.positional_encoding = dict(num_feats=16, normalize=True)
-    td = head.transformer_decoder
-    td.num_layers = NUM_LAYERS
-    td.layer_cfg.self_attn_cfg.update(embed_dims=32, num_heads=4)
-    td.layer_cfg.cross_attn_cfg.update(embed_dims=32, num_heads=4)
-    td.layer_cfg.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
-    head.fusion.update(embed_dims=32, num_heads=4)
-    head.train_cfg.num_points = 64
+    """COMBOHead of configs/_base_/models/combo_r50.py at the sizes of ``avsseg.testing.tiny_model_cfg``."""
+    head = tiny_model_cfg(get_config(BASE).model).decode_head
     head.update(overrides)
-    return ConfigDict(head)
+    return head
+
+
+IN_CHANNELS = tiny_head_cfg().in_channels
 
 
 def tiny_plain_head_cfg(**overrides):
@@ -73,24 +58,16 @@ def feats(num, num_frames=None, seed=0, audio=True):
 
 
 def samples(batch, frames, labeled=None, padded=None, seed=0, num_classes=2, pad_to=SIZE):
-    """``batch * frames`` SegDataSamples, clip-major; ``labeled[t]`` per frame index, ``padded`` per row.
+    """``batch * frames`` SegDataSamples of ``SIZE`` x ``SIZE`` frames, clip-major, padded to ``pad_to`` (the batch
+    input size).
 
-    Ground truth: random classes with a band of ignored pixels; ``pad_to`` is the padded batch input size.
+    ``labeled`` and ``padded``: T flags for every clip or one list of T per clip (``demo_clip_batch``); by default
+    every real frame is labelled. Ground truth: random classes with a band of 4 ignored rows.
     """
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for b in range(batch):
-        for t in range(frames):
-            gt = torch.randint(0, num_classes, (1, SIZE, SIZE), generator=g)
-            gt[:, :4] = 255
-            s = SegDataSample(gt_sem_seg=PixelData(data=gt))
-            s.set_metainfo(
-                dict(num_frames=frames, frame_idx=t, img_shape=(SIZE, SIZE), pad_shape=(pad_to, pad_to),
-                     ori_shape=(SIZE, SIZE), batch_input_shape=(pad_to, pad_to),
-                     is_labeled=True if labeled is None else bool(labeled[t]),
-                     is_padded=False if padded is None else bool(padded[b * frames + t])))
-            out.append(s)
-    return out
+    return demo_clip_inputs(
+        data_preprocessor=dict(type='AVSDataPreprocessor', size=(pad_to, pad_to)), num_clips=batch,
+        num_frames=frames, size=SIZE, num_classes=num_classes, labeled=labeled, padded=padded, ignore_rows=4,
+        seed=seed)['data_samples']
 
 
 def seeded_loss(head, inputs, data_samples, seed=0):

@@ -3,16 +3,15 @@ FPNHead after TPAVINeck, and a tiny COMBO model (Siam-Encoder with the Maskige a
 import os.path as osp
 from unittest import mock
 
-import numpy as np
 import pytest
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from avsseg.datasets.transforms import PackAVSInputs, avs_collate
 from avsseg.models.segmentors import AudioVisualSegmentor
 from avsseg.registry import MODELS
 from avsseg.structures import AVFeatures
+from avsseg.testing import demo_clip_inputs, get_config, tiny_model_cfg
 
 # models build their data preprocessor through the default scope
 init_default_scope('avsseg')
@@ -20,53 +19,30 @@ init_default_scope('avsseg')
 T = 3
 SIZE = 64
 REPO = osp.join(osp.dirname(__file__), '..', '..', '..')
-COMBO_BASE = osp.join(REPO, 'configs', '_base_', 'models', 'combo_r50.py')
 FPN_CONFIG = osp.join(REPO, 'tests', 'data', 'configs', 'tpavi-neck_fpn-head_tiny_synthetic_s4.py')
 
 
-def _avsbench_head(out_channels=1, loss_avm=None):
-    return dict(
-        type='AVSBenchHead', in_channels=16, mid_channels=8, channels=4,
-        num_classes=2 if out_channels == 1 else out_channels, out_channels=out_channels,
-        threshold=0.5 if out_channels == 1 else None,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=out_channels == 1, loss_weight=1.0,
-                         loss_name='loss_bce' if out_channels == 1 else 'loss_ce'),
-        loss_avm=loss_avm)
-
-
 def _model_cfg(out_channels=1, loss_avm=None, **kwargs):
-    cfg = dict(
-        type='AudioVisualSegmentor',
-        data_preprocessor=dict(type='AVSDataPreprocessor', size_divisor=32),
-        audio_backbone=dict(type='LogMelCNN', channels=(4, ), out_channels=16),
-        backbone=dict(
-            type='ResNet', depth=18, stem_channels=8, base_channels=8, out_indices=(0, 1, 2, 3),
-            norm_cfg=dict(type='BN', requires_grad=True), style='pytorch'),
-        neck=dict(type='TPAVINeck', in_channels=[8, 16, 32, 64], channels=16, audio_channels=16),
-        decode_head=_avsbench_head(out_channels, loss_avm),
-        train_cfg=dict(),
-        test_cfg=dict(mode='whole'))
-    cfg.update(kwargs)
+    """The TPAVI ResNet-50 model (configs/_base_/models/tpavi_r50.py) at tiny sizes, binary (1 output channel,
+    BCE) or with ``out_channels`` classes (CE); ``kwargs`` replace segmentor keys."""
+    cfg = tiny_model_cfg(get_config('_base_/models/tpavi_r50.py').model)
+    binary = out_channels == 1
+    cfg.decode_head.update(
+        num_classes=2 if binary else out_channels, out_channels=out_channels, threshold=0.5 if binary else None,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=binary, loss_weight=1.0,
+                         loss_name='loss_bce' if binary else 'loss_ce'),
+        loss_avm=loss_avm)
+    for key, value in kwargs.items():
+        cfg[key] = value  # replaced, not merged
     return cfg
 
 
-def _clip(seed, is_labeled, is_padded, num_classes=2, size=SIZE):
-    rng = np.random.default_rng(seed)
-    imgs = [rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for _ in range(T)]
-    for t in range(T):
-        if is_padded[t]:
-            imgs[t] = np.zeros_like(imgs[t])
-    gts = [rng.integers(0, num_classes, (size, size)).astype(np.int64) if is_labeled[t]
-           else np.full((size, size), 255, np.int64) for t in range(T)]
-    results = dict(imgs=imgs, gt_seg_maps=gts, audio=rng.standard_normal((T, 1, 96, 64)).astype(np.float32),
-                   frame_flags=dict(is_labeled=is_labeled, is_padded=is_padded), clip_id=f'clip{seed}')
-    return PackAVSInputs().transform(results)
-
-
 def _batch(model, training, num_classes=2):
-    clips = [_clip(0, [True, False, False], [False] * T, num_classes),
-             _clip(1, [True, True, False], [False, False, True], num_classes)]
-    return model.data_preprocessor(avs_collate(clips), training=training)
+    """Two clips of T frames: clip 0 labelled on its first frame, clip 1 on its first two, its last frame padded."""
+    return demo_clip_inputs(
+        data_preprocessor=model.data_preprocessor, training=training, num_frames=T, size=SIZE,
+        num_classes=num_classes, labeled=[[True, False, False], [True, True, False]],
+        padded=[[False, False, False], [False, False, True]])
 
 
 @pytest.fixture(scope='module')
@@ -167,14 +143,13 @@ def test_the_neck_gets_the_bundle_with_padded_frames_masked(binary_model):
 
 
 def test_no_padding_means_no_frame_mask_and_no_neck_passes_the_backbone_levels():
-    fpn = dict(type='FPNHead', in_channels=[8, 16, 32, 64], in_index=[0, 1, 2, 3], feature_strides=[4, 8, 16, 32],
-               channels=4, num_classes=2, out_channels=1, threshold=0.5,
+    fpn = dict(type='FPNHead', in_channels=_model_cfg().neck.in_channels, in_index=[0, 1, 2, 3],
+               feature_strides=[4, 8, 16, 32], channels=4, num_classes=2, out_channels=1, threshold=0.5,
                loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True))
     torch.manual_seed(0)
     model = MODELS.build(_model_cfg(neck=None, decode_head=fpn)).eval()
     assert not model.with_neck
-    clips = [_clip(0, [True] * T, [False] * T), _clip(1, [True] * T, [False] * T)]
-    data = model.data_preprocessor(avs_collate(clips), training=False)
+    data = demo_clip_inputs(data_preprocessor=model.data_preprocessor, num_frames=T, size=SIZE)
     with torch.no_grad():
         feats = model.extract_feat(data['inputs'], data['data_samples'])
         levels = model.backbone(data['inputs']['frames'])
@@ -218,9 +193,9 @@ def test_a_stock_mmseg_head_trains_after_the_tpavi_neck():
     model.init_weights()
     assert type(model.decode_head).__module__.startswith('mmseg.')
     # every frame labelled: mmseg heads do not read is_labeled (see the config's comment)
-    clips = [_clip(s, [True] * T, [False] * T, size=32) for s in (0, 1)]
+    clip_args = dict(num_frames=T, size=32)
     model.train()
-    data = model.data_preprocessor(avs_collate(clips), training=True)
+    data = demo_clip_inputs(data_preprocessor=model.data_preprocessor, training=True, **clip_args)
     losses = model.loss(data['inputs'], data['data_samples'])
     assert set(losses) == {'decode.loss_bce', 'decode.acc_seg'}
     assert torch.isfinite(losses['decode.loss_bce'])
@@ -232,7 +207,7 @@ def test_a_stock_mmseg_head_trains_after_the_tpavi_neck():
     assert model.decode_head.conv_seg.weight.grad.abs().sum() > 0
 
     model.eval()
-    data = model.data_preprocessor(avs_collate(clips), training=False)
+    data = demo_clip_inputs(data_preprocessor=model.data_preprocessor, **clip_args)
     with torch.no_grad():
         results = model.predict(data['inputs'], data['data_samples'])
     assert len(results) == 2 * T
@@ -242,58 +217,21 @@ def test_a_stock_mmseg_head_trains_after_the_tpavi_neck():
 
 
 # ---------------------------------------------------------------- COMBO: the Maskige as a backbone extra input
-COMBO_CHANNELS = [16, 32, 64, 128]
 COMBO_SIZE = 32
 
 
 def tiny_combo_cfg(**backbone_overrides):
-    """configs/_base_/models/combo_r50.py with a tiny ResNet-18, a small log-mel CNN and a small head."""
-    model = Config.fromfile(COMBO_BASE).model
-    model.data_preprocessor.update(size=None, size_divisor=32)
-    model.audio_backbone = dict(type='LogMelCNN', channels=(4, ), out_channels=16)
-    model.backbone.backbone = dict(
-        type='ResNet', depth=18, stem_channels=16, base_channels=16, out_indices=(0, 1, 2, 3), style='pytorch',
-        init_cfg=None)
-    model.backbone.in_channels = COMBO_CHANNELS
+    """configs/_base_/models/combo_r50.py at tiny sizes, ``backbone_overrides`` set on its Siam-Encoder."""
+    model = tiny_model_cfg(get_config('_base_/models/combo_r50.py').model)
     model.backbone.update(backbone_overrides)
-    head = model.decode_head
-    head.update(in_channels=COMBO_CHANNELS, feat_channels=32, out_channels=32, num_queries=4, audio_channels=16,
-                audio_mlp_channels=32)
-    pd = head.pixel_decoder
-    pd.norm_cfg = dict(type='GN', num_groups=8)
-    pd.encoder.num_layers = 1
-    pd.encoder.layer_cfg.self_attn_cfg.update(embed_dims=32, num_heads=4, num_points=2)
-    pd.encoder.layer_cfg.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
-    pd.positional_encoding = dict(num_feats=16, normalize=True)
-    head.positional_encoding = dict(num_feats=16, normalize=True)
-    td = head.transformer_decoder
-    td.num_layers = 2
-    for key in ('self_attn_cfg', 'cross_attn_cfg'):
-        td.layer_cfg[key].update(embed_dims=32, num_heads=4)
-    td.layer_cfg.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
-    head.fusion.update(embed_dims=32, num_heads=4)
-    head.train_cfg.num_points = 64
-    return ConfigDict(model)
+    return model
 
 
-def _combo_clip(seed, labeled=(True, False, False), padded=(False, False, False), maskige=True):
-    rng = np.random.default_rng(seed)
-    results = dict(
-        clip_id=f'clip{seed}',
-        imgs=[rng.integers(0, 256, (COMBO_SIZE, COMBO_SIZE, 3), dtype=np.uint8) for _ in range(T)],
-        audio=rng.standard_normal((T, 1, 96, 64)).astype(np.float32),
-        gt_seg_maps=[rng.integers(0, 2, (COMBO_SIZE, COMBO_SIZE)) if labeled[t]
-                     else np.full((COMBO_SIZE, COMBO_SIZE), 255) for t in range(T)],
-        frame_flags=dict(is_labeled=list(labeled), is_padded=list(padded)))
-    if maskige:  # as LoadClipMaskige leaves them: an auxiliary image list declared in aux_image_keys
-        results['maskige'] = [rng.integers(0, 256, (COMBO_SIZE, COMBO_SIZE, 3), dtype=np.uint8) for _ in range(T)]
-        results['aux_image_keys'] = ['maskige']
-    return PackAVSInputs().transform(results)
-
-
-def _combo_batch(model, training, **kwargs):
-    data = avs_collate([_combo_clip(0, **kwargs), _combo_clip(1, **kwargs)])
-    return model.data_preprocessor(data, training=training)
+def _combo_batch(model, training, labeled=(True, False, False), padded=None, maskige=True):
+    """Two clips of T frames with their Maskiges (as LoadClipMaskige declares them), or without."""
+    return demo_clip_inputs(
+        data_preprocessor=model.data_preprocessor, training=training, num_frames=T, size=COMBO_SIZE,
+        aux_image_keys=('maskige', ) if maskige else (), labeled=labeled, padded=padded)
 
 
 def test_combo_is_an_audio_visual_segmentor_with_the_maskige_as_extra_input():
@@ -321,7 +259,7 @@ def test_combo_loss_and_gradients_reach_both_encoders():
 def test_combo_predict_uses_the_maskige_and_backgrounds_padded_frames():
     torch.manual_seed(0)
     model = MODELS.build(tiny_combo_cfg()).eval()
-    data = _combo_batch(model, False, labeled=(True, True, True), padded=(False, False, True))
+    data = _combo_batch(model, False, labeled=(True, True, False), padded=(False, False, True))
     with torch.no_grad():
         results = model(**data, mode='predict')
         logits = model.encode_decode(data['inputs'], [s.metainfo for s in data['data_samples']])
