@@ -4,6 +4,7 @@ import os.path as osp
 
 import pytest
 import torch
+from mmengine.config import Config
 
 import avsseg  # noqa: F401
 from avsseg.datasets.synthetic import generate_synthetic_avsbench
@@ -18,6 +19,18 @@ def test_plugin_lives_outside_avsseg():
     assert not osp.abspath(PLUGIN_DIR).startswith(osp.dirname(osp.abspath(pkg.__file__)))
 
 
+def test_plugin_config_is_the_quickstart_config_with_the_audio_backbone_swapped():
+    """The example inherits a config of configs/ (not test data) and changes only the part the plugin adds."""
+    plugin = Config.fromfile(PLUGIN_CFG, import_custom_modules=False).to_dict()
+    quickstart = Config.fromfile(osp.join(REPO, 'configs', 'tpavi', 'tpavi_tiny_synthetic_s4.py')).to_dict()
+    assert plugin.pop('custom_imports') == dict(imports=['avsseg_example_plugin'], allow_failed_imports=False)
+    encoder = plugin['model'].pop('audio_backbone')
+    assert encoder['type'] == 'MeanPoolAudioEncoder' and encoder['out_channels'] == quickstart['model']['neck'][
+        'audio_channels']
+    quickstart['model'].pop('audio_backbone')
+    assert plugin == quickstart
+
+
 def test_plugin_trains_through_tools(tmp_path):
     data_root = tmp_path / 'data'
     generate_synthetic_avsbench(str(data_root), 's4', seed=2, num_videos=6, image_size=32,
@@ -29,9 +42,9 @@ def test_plugin_trains_through_tools(tmp_path):
     log = proc.stdout + proc.stderr
     assert 'Iter(train) [2/2]' in log
     state = torch.load(work_dir / 'iter_2.pth', map_location='cpu')['state_dict']
-    # the plugin's encoder is the model's audio backbone: [N, 1, 96, 64] -> mean/std of 64 bands -> 32 -> 16
-    assert state['audio_backbone.mlp.0.weight'].shape == (32, 128)
-    assert state['audio_backbone.mlp.2.weight'].shape == (16, 32)
+    # the plugin's encoder is the model's audio backbone: [N, 1, 96, 64] -> mean/std of 64 bands -> 64 -> 128
+    assert state['audio_backbone.mlp.0.weight'].shape == (64, 128)
+    assert state['audio_backbone.mlp.2.weight'].shape == (128, 64)
     assert not any(k.startswith('audio_backbone.stages') for k in state)  # LogMelCNN of the base is gone
 
 
