@@ -15,6 +15,10 @@ if [ -z "$CONFIG" ] || [ -z "$GPUS" ]; then
     exit 2
 fi
 
+# torchrun sets OMP_NUM_THREADS=1 for every process when it is unset; train.py chooses the threads per process
+# (usable cores / processes) unless the user set OMP_NUM_THREADS, so it is told what the user had.
+export AVSSEG_USER_OMP_NUM_THREADS="${OMP_NUM_THREADS:-}"
+
 # `python -m torch.distributed.run` is torchrun, run by the same interpreter as the tools.
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
 "$PYTHON" -m torch.distributed.run \

@@ -7,14 +7,13 @@
 # Environment: DATA (default data/synthetic_s4), WORK (default work_dirs/quickstart), PYTHON (default python),
 # CONFIG (default configs/combo/combo_tiny_synthetic_s4.py; configs/tpavi/tpavi_tiny_synthetic_s4.py is the
 # small TPAVI baseline), TRAIN_OPTIONS (extra --cfg-options for training, e.g. "train_cfg.max_iters=1500
-# train_cfg.val_interval=1500 param_scheduler.0.end=1500").
+# train_cfg.val_interval=1500 param_scheduler.0.end=1500"; tools/train.py --iters N does the same).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 DATA=${DATA:-data/synthetic_s4}
 WORK=${WORK:-work_dirs/quickstart}
 CFG=${CONFIG:-configs/combo/combo_tiny_synthetic_s4.py}
-ROOT="train_dataloader.dataset.data_root=$DATA val_dataloader.dataset.data_root=$DATA test_dataloader.dataset.data_root=$DATA"
 
 bash tools/setup_env.sh
 
@@ -24,8 +23,10 @@ if [ ! -f "$DATA/s4_meta_data.csv" ] || [ ! -d "$DATA/s4_data/pre_SAM_mask" ]; t
 fi
 
 start=$(date +%s)
+# --overwrite: each quickstart trains from scratch, also into the work_dir of an earlier one (train.py refuses a
+# work_dir holding checkpoints otherwise).
 # shellcheck disable=SC2086
-"$PY" tools/train.py "$CFG" --work-dir "$WORK" --cfg-options $ROOT ${TRAIN_OPTIONS:-}
+"$PY" tools/train.py "$CFG" --work-dir "$WORK" --data-root "$DATA" --overwrite ${TRAIN_OPTIONS:+--cfg-options $TRAIN_OPTIONS}
 train_s=$(( $(date +%s) - start ))
 ckpt="$WORK/$(basename "$(cat "$WORK/last_checkpoint")")"
 
@@ -35,7 +36,7 @@ for perturb in none silence swap; do
   extra=()
   [ "$perturb" = none ] && extra=(--show-dir "$WORK/overlays")
   # shellcheck disable=SC2086
-  "$PY" tools/test.py "$CFG" "$ckpt" --work-dir "$out" --audio-perturb "$perturb" "${extra[@]}" --cfg-options $ROOT
+  "$PY" tools/test.py "$CFG" "$ckpt" --work-dir "$out" --audio-perturb "$perturb" "${extra[@]}" --data-root "$DATA"
   runs+=("$perturb=$out")
 done
 

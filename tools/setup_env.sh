@@ -163,7 +163,13 @@ fi
 # 5. avsseg itself, editable.
 # Checked from / : in the repository root `import avsseg` finds the source tree without any install.
 installed_at() { (cd / && "$PY" -c 'import avsseg, os; print(os.path.realpath(os.path.dirname(avsseg.__file__)))' 2>/dev/null); }
-if [ "$(installed_at)" != "$(realpath avsseg)" ]; then
+current=$(installed_at || true)
+if [ "$current" != "$(realpath avsseg)" ]; then
+  if [ -n "$current" ]; then
+    # Another checkout was the install: scripts and `avsseg::` config bases follow the new one from now on, while
+    # each checkout's tools/ keep running their own code (they put their repository root first on sys.path).
+    log "avsseg is installed from $(dirname "$current"); re-pointing the editable install to $(pwd)"
+  fi
   "$PY" -m pip install -q --no-deps --no-build-isolation -e .
 fi
 "$PY" -c "import mmseg.models, mmdet.models, avsseg; print('[setup_env] ok: avsseg', avsseg.__version__)"

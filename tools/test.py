@@ -2,7 +2,7 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR] [--show] [--show-dir DIR]
                          [--audio-perturb {none,silence,swap,noise,offscreen}] [--snr DB]
-                         [--offscreen-audio PATH] [--cfg-options ...]
+                         [--offscreen-audio PATH] [--data-root DIR] [--cfg-options ...]
     bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCESSES [...]
 
 The checkpoint is loaded strictly (``StrictLoadCheckpointHook``): model weights it does not hold, keys the model
@@ -15,18 +15,27 @@ file when the model is built (VGGish's ``pretrained``), which are listed in the 
 with white noise (noise) or with an off-screen sound (offscreen: another clip's, or the one file
 ``--offscreen-audio``) at ``--snr`` dB: the test dataset is wrapped in ``AudioPerturbedDataset`` (seed 0).
 """
-import argparse
 import os
 import os.path as osp
+import sys
 
-from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.logging import print_log
-from mmengine.runner import Runner
+# This checkout's avsseg first, also when another clone is installed (see tools/train.py).
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path[:1]:
+    sys.path.insert(0, REPO_ROOT)
 
-import avsseg  # noqa: F401  (registries, checkpoint allowlist)
-from avsseg.datasets.audio import AUDIO_PERTURBATIONS, DEFAULT_PERTURBATION_SNR_DB, WAVEFORM_PERTURBATIONS
-from avsseg.evaluation import check_model_classes
-from avsseg.utils import drop_missing_weight_files, setup_cpu_distributed, teardown_distributed
+import argparse  # noqa: E402
+
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import avsseg  # noqa: F401,E402  (registries, checkpoint allowlist, avsseg:: config scope)
+from avsseg.datasets.audio import (AUDIO_PERTURBATIONS, DEFAULT_PERTURBATION_SNR_DB,  # noqa: E402
+                                   WAVEFORM_PERTURBATIONS)
+from avsseg.evaluation import check_model_classes  # noqa: E402
+from avsseg.utils import (drop_missing_weight_files, set_data_root, setup_cpu_distributed,  # noqa: E402
+                          teardown_distributed)
 
 PERTURB_WRAPPER = 'AudioPerturbedDataset'
 VIS_HOOK = 'AVSVisualizationHook'
@@ -37,6 +46,8 @@ def parse_args():
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the directory to save the file containing evaluation metrics')
+    parser.add_argument(
+        '--data-root', metavar='DIR', help='data root of the test (and val) datasets, also inside dataset wrappers')
     parser.add_argument(
         '--out',
         type=str,
@@ -145,6 +156,8 @@ def main():
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.data_root is not None:
+        set_data_root(cfg, args.data_root)
 
     # work_dir priority: CLI > config > ./work_dirs/<config name>
     if args.work_dir is not None:
