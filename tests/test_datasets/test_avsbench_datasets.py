@@ -13,8 +13,7 @@ from mmengine.registry import init_default_scope
 
 from avsseg.datasets import (AVSBenchMS3Dataset, AVSBenchS4Dataset, AVSBenchSemanticDataset, avss_palette)
 from avsseg.datasets.audio import AudioPaddingWarning, clip_log_mel, load_audio, to_mono_16k
-from avsseg.datasets.transforms import (LoadClipAnnotations, LoadClipAudio, LoadClipFrames, PackAVSInputs,
-                                        avs_collate)
+from avsseg.datasets.transforms import LoadClipAnnotations, LoadClipAudio, LoadClipFrames, avs_collate
 from avsseg.models.data_preprocessor import AVSDataPreprocessor
 from avsseg.registry import DATASETS, METRICS
 
@@ -339,9 +338,11 @@ def test_full_pipeline_to_data_preprocessor(s4_root):
     assert f0[gt0 == 1].mean() > f0[gt0 == 0].mean() + 30
 
 
-@pytest.mark.parametrize('name,root_fixture,length,num_frames', [('avsbench_s4.py', 's4_root', 1, 5),
-                                                                   ('avsbench_ms3.py', 'ms3_root', 1, 5),
-                                                                   ('avsbench_semantic.py', 'avss_root', 1, 10)])
+@pytest.mark.parametrize('name,root_fixture,length,num_frames', [
+    ('avsbench_s4.py', 's4_root', 1, 5),
+    ('avsbench_ms3.py', 'ms3_root', 1, 5),
+    ('avsbench_semantic.py', 'avss_root', 1, 10),
+])
 def test_configs_build_and_test_pipeline(name, root_fixture, length, num_frames, request):
     init_default_scope('avsseg')
     root = request.getfixturevalue(root_fixture)

@@ -60,8 +60,8 @@ def _read_csv(path):
 
 def _check_wav(path, seconds):
     info = sf.info(path)
-    assert (info.samplerate, info.channels, info.subtype, info.frames) == (SAMPLE_RATE, 1, 'PCM_16',
-                                                                          seconds * SAMPLE_RATE)
+    expected = (SAMPLE_RATE, 1, 'PCM_16', seconds * SAMPLE_RATE)
+    assert (info.samplerate, info.channels, info.subtype, info.frames) == expected
 
 
 def _rms(path):

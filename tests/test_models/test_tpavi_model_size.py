@@ -54,4 +54,3 @@ def test_mmseg_resnet50_takes_torchvision_weights():
         ours = backbone(x)[-1]
         ref = tv.layer4(tv.layer3(tv.layer2(tv.layer1(tv.maxpool(tv.relu(tv.bn1(tv.conv1(x))))))))
     torch.testing.assert_close(ours, ref)
-

@@ -13,8 +13,8 @@ from tool_runner import REPO, data_root_options, free_port, python_tool, run, to
 # The official config with its PVT-v2-b5 shrunk (embed_dims 16 x num_heads (1, 2, 5, 8) channels).
 SHRUNK_PVT = ['model.backbone.backbone.embed_dims=16', 'model.backbone.backbone.num_layers=[1,1,1,1]',
               'model.backbone.in_channels=[16,32,80,128]', 'model.decode_head.in_channels=[16,32,80,128]']
-LOADERS = [f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0',
-                                                                            'persistent_workers=False')]
+LOADERS = [f'{s}_dataloader.{k}' for s in ('train', 'val', 'test')
+           for k in ('num_workers=0', 'persistent_workers=False')]
 
 QUICKSTART = osp.join(REPO, 'configs', 'combo', 'combo_tiny_synthetic_s4.py')
 PVT_S4 = osp.join(REPO, 'configs', 'combo', 'combo_pvt_s4.py')

@@ -275,8 +275,8 @@ def _unsafe_loads(path):
         if (tok.type == tokenize.NAME and tok.string == 'weights_only' and i + 2 < len(tokens)
                 and tokens[i + 1].string == '=' and tokens[i + 2].string == 'False'):
             found.append(f'{path}:{tok.start[0]}')
-        elif tok.type == tokenize.STRING and re.fullmatch(r'[rbuRBU]*[\'"]+TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD[\'"]+',
-                                                           tok.string):
+        elif tok.type == tokenize.STRING and re.fullmatch(
+                r'[rbuRBU]*[\'"]+TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD[\'"]+', tok.string):
             found.append(f'{path}:{tok.start[0]}')
     return found
 

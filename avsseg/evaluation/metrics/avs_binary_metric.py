@@ -168,4 +168,3 @@ class AVSBinaryMetric(BaseClipMetric):
     def summary(self) -> str:
         return (f'{self.name}: M_F over groups of {self.fscore_batch_clips} clips (official test batch size), '
                 f'F_frame at p > 0.5 and F_frame_max are batch-independent')
-

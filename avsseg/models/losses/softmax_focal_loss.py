@@ -1,7 +1,6 @@
 """Softmax focal loss for query classification (AUSS's L_class, "focal classification loss")."""
 from typing import List, Optional
 
-import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor

@@ -15,8 +15,7 @@ from avsseg.datasets import (AudioPerturbedDataset, AVSBenchMS3Dataset, AVSBench
                              AVSBenchSemanticDataset)
 from avsseg.datasets.audio import clip_log_mel, load_audio, mix_at_snr, to_mono_16k
 from avsseg.datasets.dataset_wrappers import category_derangement, clip_seed
-from avsseg.datasets.transforms import (LoadClipAnnotations, LoadClipAudio, LoadClipFrames, PackAVSInputs,
-                                        avs_collate)
+from avsseg.datasets.transforms import LoadClipAnnotations, LoadClipAudio, LoadClipFrames, PackAVSInputs
 from avsseg.registry import DATASETS
 
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', '_base_', 'datasets')

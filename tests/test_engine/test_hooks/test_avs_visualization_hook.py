@@ -162,6 +162,8 @@ def test_errors(tmp_path, visualizer):
     del sample.clip_id
     with pytest.raises(KeyError, match='clip_id'):
         hook.after_test_iter(make_runner(), 0, outputs=[sample])
+
+
 def test_prediction_writer(tmp_path):
     out_dir = tmp_path / 'pred'
     hook = AVSPredictionWriterHook(out_dir=str(out_dir))

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from avsseg.models.layers import AudioUnmixing
+from avsseg.models.layers import AudioUnmixing  # noqa: F401  (registers the type built below)
 from avsseg.registry import MODELS
 
 

@@ -11,8 +11,8 @@ def test_hand_value():
     # spec sheet test 9: logits [2, 0], target class 0, gamma 2 -> (1 - p)^2 * -log p with p = sigmoid(2)
     loss_fn = MODELS.build(dict(type='SoftmaxFocalLoss', gamma=2.0))
     p = 1 / (1 + math.exp(-2))
-    assert loss_fn(torch.tensor([[2.0, 0.0]]), torch.tensor([0])).item() == pytest.approx((1 - p)**2 * -math.log(p),
-                                                                                       rel=1e-5)
+    expected = (1 - p)**2 * -math.log(p)
+    assert loss_fn(torch.tensor([[2.0, 0.0]]), torch.tensor([0])).item() == pytest.approx(expected, rel=1e-5)
     assert loss_fn(torch.tensor([[2.0, 0.0]]), torch.tensor([0])).item() == pytest.approx(0.0018036, rel=1e-4)
 
 
