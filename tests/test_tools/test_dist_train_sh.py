@@ -1,6 +1,7 @@
 """tools/dist_train.sh and tools/dist_test.sh with 2 processes; on a machine without CUDA they use gloo."""
 import glob
 import os.path as osp
+import re
 
 import torch
 
@@ -14,6 +15,8 @@ def test_dist_train_and_test_two_processes(tmp_path):
                                 split_ratios=(0.5, 0.25, 0.25))
     env = tool_env(tmp_path)
     env['PORT'] = str(free_port())
+    # no thread count of the user's: torchrun sets OMP_NUM_THREADS=1, train.py divides the cores by the processes
+    env.pop('OMP_NUM_THREADS')
     work_dir = tmp_path / 'work'
     proc = run(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), TINY_S4, '2', '--work-dir', str(work_dir),
                 *data_root_options(str(data_root)), 'train_cfg.max_iters=2'], env, timeout=400)
@@ -23,6 +26,7 @@ def test_dist_train_and_test_two_processes(tmp_path):
     if not torch.cuda.is_available():
         assert "backend='gloo'" in log or '"gloo"' in log or "'gloo'" in log
     assert 'Iter(train) [2/2]' in log
+    assert re.search(r'threads: \d+ per process \(\d+ usable core\(s\), .* shared by 2 process\(es\)', log), log
     assert (work_dir / 'iter_2.pth').is_file()
 
     show_dir = tmp_path / 'show'

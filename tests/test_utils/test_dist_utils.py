@@ -127,6 +127,26 @@ def test_setup_initialises_gloo_and_selects_wrapper(clean_dist_env):
 
 
 @needs_no_cuda
+def test_cpu_process_group_gets_a_short_default_timeout(clean_dist_env, monkeypatch):
+    """gloo waits 30 minutes for a hung rank by default; CPU runs get CPU_DIST_TIMEOUT_S unless dist_cfg sets one."""
+    import datetime
+    from avsseg.utils import CPU_DIST_TIMEOUT_S
+    env = clean_dist_env
+    for key, value in dict(RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1', MASTER_PORT='1').items():
+        env.setenv(key, value)
+    calls = []
+    monkeypatch.setattr(torch_dist, 'is_initialized', lambda: False)
+    monkeypatch.setattr(torch_dist, 'init_process_group', lambda **kwargs: calls.append(kwargs))
+    cfg = Config(dict(env_cfg=dict(dist_cfg=dict(backend='nccl'))))
+    assert setup_cpu_distributed(cfg, 'pytorch')
+    assert CPU_DIST_TIMEOUT_S == 600 and cfg.env_cfg.dist_cfg.timeout == 600
+    assert calls[-1]['timeout'] == datetime.timedelta(seconds=600) and calls[-1]['backend'] == 'gloo'
+    cfg = Config(dict(env_cfg=dict(dist_cfg=dict(backend='gloo', timeout=45))))
+    setup_cpu_distributed(cfg, 'pytorch')
+    assert calls[-1]['timeout'] == datetime.timedelta(seconds=45) and cfg.env_cfg.dist_cfg.timeout == 45
+
+
+@needs_no_cuda
 def test_setup_reports_missing_launcher_env(clean_dist_env):
     cfg = Config(dict())
     with pytest.raises(KeyError, match='RANK'):

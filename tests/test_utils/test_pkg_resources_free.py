@@ -1,5 +1,6 @@
-"""avsseg, its configs (with _base_ chains and custom_imports) and its tools work without pkg_resources
-(setuptools >= 82 removed it; mmengine 0.10.7 only needs it for `mmseg::`-style _base_ paths)."""
+"""avsseg, its configs (with _base_ chains, `avsseg::` bases and custom_imports) and its tools work without
+pkg_resources (setuptools >= 82 removed it; mmengine 0.10.7 needs it for `mmseg::`-style _base_ paths, which avsseg
+resolves itself for its own scope)."""
 import os
 import os.path as osp
 import subprocess
@@ -59,16 +60,20 @@ print('BUILT', ' '.join(built))
 
 def test_avsseg_without_pkg_resources(tmp_path):
     plugin_dir = osp.join(REPO, 'projects', 'example_plugin')
+    outside = tmp_path / 'outside_the_repo.py'  # a user's config inheriting by package scope
+    outside.write_text("_base_ = ['avsseg::combo/combo_tiny_synthetic_s4.py']\n")
     configs = [
         osp.join(REPO, 'tests', 'data', 'configs', 'tpavi_tiny_synthetic_s4.py'),
         osp.join(plugin_dir, 'configs', 'tpavi_meanpool-audio_tiny_synthetic-s4.py'),
+        str(outside),
     ]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, plugin_dir, os.environ.get('PYTHONPATH', '')]))
     proc = subprocess.run([sys.executable, '-c', CHECK, *configs], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert ('BUILT AudioVisualSegmentor+LogMelCNN+AVSLocalVisualizer+AVSVisualizationHook '
-            'AudioVisualSegmentor+MeanPoolAudioEncoder+AVSLocalVisualizer+AVSVisualizationHook') in proc.stdout
+            'AudioVisualSegmentor+MeanPoolAudioEncoder+AVSLocalVisualizer+AVSVisualizationHook '
+            'AudioVisualSegmentor+LogMelCNN+AVSLocalVisualizer+AVSVisualizationHook') in proc.stdout
 
 
 def test_no_pkg_resources_in_sources():
@@ -80,7 +85,7 @@ def test_no_pkg_resources_in_sources():
                     path = osp.join(root, name)
                     with open(path, encoding='utf-8') as f:
                         for lineno, line in enumerate(f, 1):
-                            code = line.split('#')[0]
+                            code = line.split('#')[0].replace('avsseg::', '')  # avsseg resolves its own scope
                             if 'pkg_resources' in code or '::' in code and '_base_' in code:
                                 offenders.append(f'{path}:{lineno}: {line.strip()}')
     assert not offenders, offenders
