@@ -83,8 +83,8 @@ def scale_schedule(cfg, iters: int) -> List[Tuple[str, object, object]]:
 
     update(train_cfg, 'max_iters', 'train_cfg.max_iters', iters)
     if 'val_interval' in train_cfg:
-        update(train_cfg, 'val_interval', 'train_cfg.val_interval', min(iters, _scaled(train_cfg['val_interval'],
-                                                                                        factor)))
+        val_interval = min(iters, _scaled(train_cfg['val_interval'], factor))
+        update(train_cfg, 'val_interval', 'train_cfg.val_interval', val_interval)
     if train_cfg.get('val_begin', 1) > 1:
         update(train_cfg, 'val_begin', 'train_cfg.val_begin', _scaled(train_cfg['val_begin'], factor))
     if train_cfg.get('dynamic_intervals'):

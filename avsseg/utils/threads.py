@@ -5,8 +5,8 @@ run suffer from that on CPUs: several processes on one machine (``tools/dist_tra
 each process 2 threads), and a machine shared with another job, where an OpenMP team whose threads wait for a
 descheduled one at every barrier was measured up to 10x slower than one thread (``docs/benchmarks.md``).
 :func:`setup_num_threads` picks the cores not busy with other work (usable cores minus the whole part of the
-1-minute load average) divided by the processes of the job on this machine, at least 1, unless the user chose: ``--threads N``
-first, then ``OMP_NUM_THREADS``. torchrun sets ``OMP_NUM_THREADS=1`` itself when it starts several
+1-minute load average) divided by the processes of the job on this machine, at least 1, unless the user chose:
+``--threads N`` first, then ``OMP_NUM_THREADS``. torchrun sets ``OMP_NUM_THREADS=1`` itself when it starts several
 processes; ``tools/dist_train.sh`` passes the user's own value (or none) in ``AVSSEG_USER_OMP_NUM_THREADS`` so that
 torchrun's default is not mistaken for a choice.
 """
