@@ -4,10 +4,11 @@ mmengine 0.10.7 resolves ``scope::path`` bases (``Config._get_cfg_path``) only f
 ``MODULE2PACKAGE`` table, through setuptools' package-resources API (``is_installed``, ``get_installed_path``;
 setuptools >= 82 no longer ships it) and a ``.mim/configs`` copy made by the package's ``setup.py``; for an
 editable install ``get_installed_path`` also points into site-packages, where no configs are.
-:func:`enable_avsseg_config_scope` (called by ``import avsseg``) wraps ``Config._get_cfg_path`` so that ``avsseg::<path>`` resolves to
-``<avsseg checkout>/configs/<path>``, the checkout whose ``avsseg`` package is imported, and hands every other
-path to mmengine unchanged. An ``avsseg::`` base behaves exactly as a relative path to the same file (no
-``_scope_`` is added to its parts), so ``default_scope`` and ``custom_imports`` work as with relative bases.
+:func:`enable_avsseg_config_scope` (called by ``import avsseg``) wraps ``Config._get_cfg_path`` so that
+``avsseg::<path>`` resolves to ``<avsseg checkout>/configs/<path>``, the checkout whose ``avsseg`` package is
+imported, and hands every other path to mmengine unchanged. An ``avsseg::`` base behaves exactly as a relative
+path to the same file (no ``_scope_`` is added to its parts), so ``default_scope`` and ``custom_imports`` work as
+with relative bases.
 """
 import os.path as osp
 from typing import Optional, Tuple
