@@ -31,8 +31,7 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import avsseg  # noqa: F401,E402  (registries, checkpoint allowlist, avsseg:: config scope)
-from avsseg.datasets.audio import (AUDIO_PERTURBATIONS, DEFAULT_PERTURBATION_SNR_DB,  # noqa: E402
-                                   WAVEFORM_PERTURBATIONS)
+from avsseg.datasets.audio import AUDIO_PERTURBATIONS, DEFAULT_PERTURBATION_SNR_DB, WAVEFORM_PERTURBATIONS  # noqa: E402
 from avsseg.evaluation import check_model_classes  # noqa: E402
 from avsseg.utils import (drop_missing_weight_files, set_data_root, setup_cpu_distributed,  # noqa: E402
                           teardown_distributed)

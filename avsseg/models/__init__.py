@@ -4,7 +4,6 @@ import mmdet.models  # noqa: F401
 import mmseg.models  # noqa: F401
 
 from avsseg.utils import select_deform_attn_kernel
-
 from .audio_backbones import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
 from .data_preprocessor import AVSDataPreprocessor

@@ -1,8 +1,8 @@
 from .checkpoint_compat import allow_mmengine_checkpoint_globals
 from .config_scope import enable_avsseg_config_scope, repo_root
 from .deform_attn import mmcv_has_cuda_ops, select_deform_attn_kernel
-from .dist_utils import (CPU_DIST_TIMEOUT_S, CPUDistributedDataParallel, apply_total_batch_size,
-                         setup_cpu_distributed, teardown_distributed)
+from .dist_utils import (CPU_DIST_TIMEOUT_S, CPUDistributedDataParallel, apply_total_batch_size, setup_cpu_distributed,
+                         teardown_distributed)
 from .log_filters import RunLogFilter, install_run_log_filter
 from .run_options import fix_persistent_workers, set_data_root
 from .schedule import checkpoint_due, scale_schedule, validation_due_after_iter

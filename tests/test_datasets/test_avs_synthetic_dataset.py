@@ -194,8 +194,9 @@ def test_errors_name_the_file(tmp_path, root):
 
 def test_config_base_builds(root):
     cfg = Config.fromfile(CONFIG)
-    from avsseg.registry import DATASETS
     from mmengine.registry import init_default_scope
+
+    from avsseg.registry import DATASETS
     init_default_scope('avsseg')
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         ds_cfg = cfg[loader].dataset

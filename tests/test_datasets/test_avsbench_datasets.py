@@ -1,8 +1,8 @@
 """AVSBench S4 / MS3 / semantic readers on tiny fake releases in the official layouts (see conftest.py)."""
-from functools import partial
 import os
 import os.path as osp
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -11,7 +11,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from avsseg.datasets import (AVSBenchMS3Dataset, AVSBenchS4Dataset, AVSBenchSemanticDataset, avss_palette)
+from avsseg.datasets import AVSBenchMS3Dataset, AVSBenchS4Dataset, AVSBenchSemanticDataset, avss_palette
 from avsseg.datasets.audio import AudioPaddingWarning, clip_log_mel, load_audio, to_mono_16k
 from avsseg.datasets.transforms import LoadClipAnnotations, LoadClipAudio, LoadClipFrames, avs_collate
 from avsseg.models.data_preprocessor import AVSDataPreprocessor

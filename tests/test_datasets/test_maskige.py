@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from avsseg.datasets.maskige import (ade_palette, load_proposals, maskige_palette, maskige_path,
-                                     masks_to_index_map, masks_to_maskige, read_maskige, save_maskige,
-                                     save_proposals)
+from avsseg.datasets.maskige import (ade_palette, load_proposals, maskige_palette, maskige_path, masks_to_index_map,
+                                     masks_to_maskige, read_maskige, save_maskige, save_proposals)
 from avsseg.datasets.transforms import LoadClipMaskige, PackAVSInputs
 
 GREY = [120, 120, 120]

@@ -15,12 +15,12 @@ import soundfile as sf
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from tool_runner import TINY_S4
 
 from avsseg.apis import probe_video
 from avsseg.datasets.synthetic import generate_synthetic_avsbench
 from avsseg.registry import DATASETS, MODELS
 from avsseg.visualization import gt_at_ori_shape
-from tool_runner import TINY_S4
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 

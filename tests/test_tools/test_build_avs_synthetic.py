@@ -13,8 +13,7 @@ import cv2
 import pytest
 
 from avsseg.datasets import AVSSyntheticDataset
-from avsseg.datasets.transforms import (LoadClipAnnotations, LoadClipAudioFromExample, LoadClipFrames,
-                                        PackAVSInputs)
+from avsseg.datasets.transforms import LoadClipAnnotations, LoadClipAudioFromExample, LoadClipFrames, PackAVSInputs
 
 TOOLS = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'dataset_converters')
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 from PIL import Image
+from tool_runner import REPO
 
 from avsseg.datasets.synthetic import generate_synthetic_avsbench
-from tool_runner import REPO
 
 S4_BASE = osp.join(REPO, 'configs', '_base_', 'datasets', 'avsbench_s4.py')
 AVSS_BASE = osp.join(REPO, 'configs', '_base_', 'datasets', 'avsbench_semantic.py')

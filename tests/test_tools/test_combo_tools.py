@@ -6,9 +6,9 @@ import os.path as osp
 import subprocess
 
 import pytest
+from tool_runner import REPO, data_root_options, free_port, python_tool, run, tool_env
 
 from avsseg.datasets.synthetic import generate_synthetic_avsbench
-from tool_runner import REPO, data_root_options, free_port, python_tool, run, tool_env
 
 # The official config with its PVT-v2-b5 shrunk (embed_dims 16 x num_heads (1, 2, 5, 8) channels).
 SHRUNK_PVT = ['model.backbone.backbone.embed_dims=16', 'model.backbone.backbone.num_layers=[1,1,1,1]',

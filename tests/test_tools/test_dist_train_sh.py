@@ -4,9 +4,9 @@ import os.path as osp
 import re
 
 import torch
+from tool_runner import REPO, TINY_S4, data_root_options, free_port, run, tool_env
 
 from avsseg.datasets.synthetic import generate_synthetic_avsbench
-from tool_runner import REPO, TINY_S4, data_root_options, free_port, run, tool_env
 
 
 def test_dist_train_and_test_two_processes(tmp_path):

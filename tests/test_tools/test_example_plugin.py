@@ -5,10 +5,10 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
+from tool_runner import REPO, data_root_options, python_tool, run, tool_env
 
 import avsseg  # noqa: F401
 from avsseg.datasets.synthetic import generate_synthetic_avsbench
-from tool_runner import REPO, data_root_options, python_tool, run, tool_env
 
 PLUGIN_DIR = osp.join(REPO, 'projects', 'example_plugin')
 PLUGIN_CFG = osp.join(PLUGIN_DIR, 'configs', 'tpavi_meanpool-audio_tiny_synthetic-s4.py')
@@ -58,6 +58,7 @@ def test_encoder_unit(tmp_path):
     sys.path.insert(0, PLUGIN_DIR)
     try:
         from avsseg_example_plugin import MeanPoolAudioEncoder
+
         from avsseg.registry import MODELS
         assert MODELS.get('MeanPoolAudioEncoder') is MeanPoolAudioEncoder
         enc = MeanPoolAudioEncoder(num_mel_bins=4, hidden_channels=3, out_channels=2)

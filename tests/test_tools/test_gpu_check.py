@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-
 from tool_runner import REPO
 
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from tool_runner import REPO
 
 PLAN_TOOL = osp.join(REPO, 'tools', 'setup_env_plan.py')

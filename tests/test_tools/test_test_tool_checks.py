@@ -10,10 +10,10 @@ import soundfile as sf
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from tool_runner import REPO, TINY_S4, data_root_options, python_tool, run, tool_env
 
 from avsseg.datasets.synthetic import generate_synthetic_avsbench
 from avsseg.registry import MODELS
-from tool_runner import TINY_S4, REPO, data_root_options, python_tool, run, tool_env
 
 
 @pytest.fixture(scope='module')

@@ -6,7 +6,6 @@ from types import SimpleNamespace
 
 import pytest
 from mmengine.config import Config
-
 from tool_runner import REPO, TINY_S4
 
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from tool_runner import REPO, TINY_S4, python_tool, tool_env
 
 

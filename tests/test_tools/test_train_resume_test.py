@@ -14,14 +14,14 @@ import subprocess
 import time
 
 import mmcv
-import pytest
 import numpy as np
+import pytest
 import soundfile as sf
 import torch
+from tool_runner import REPO, TINY_S4, data_root_options, python_tool, run, tool_env
 
 import avsseg  # noqa: F401  (checkpoint allowlist for reading the checkpoints here)
 from avsseg.datasets.synthetic import generate_synthetic_avsbench
-from tool_runner import REPO, TINY_S4, data_root_options, python_tool, run, tool_env
 
 TINY_COMBO_S4 = osp.join(REPO, 'tests', 'data', 'configs', 'combo_tiny_synthetic_s4.py')
 

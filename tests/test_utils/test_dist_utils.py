@@ -130,6 +130,7 @@ def test_setup_initialises_gloo_and_selects_wrapper(clean_dist_env):
 def test_cpu_process_group_gets_a_short_default_timeout(clean_dist_env, monkeypatch):
     """gloo waits 30 minutes for a hung rank by default; CPU runs get CPU_DIST_TIMEOUT_S unless dist_cfg sets one."""
     import datetime
+
     from avsseg.utils import CPU_DIST_TIMEOUT_S
     env = clean_dist_env
     for key, value in dict(RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1', MASTER_PORT='1').items():

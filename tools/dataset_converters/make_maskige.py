@@ -55,9 +55,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from avsseg.datasets.maskige import (AVSS_SETS, MASKIGE_SUFFIX, PROPOSALS_SUFFIX, check_proposals,
-                                     load_proposals, maskige_path, masks_to_index_map, save_maskige,
-                                     save_proposals)
+from avsseg.datasets.maskige import (AVSS_SETS, MASKIGE_SUFFIX, PROPOSALS_SUFFIX, check_proposals, load_proposals,
+                                     maskige_path, masks_to_index_map, save_maskige, save_proposals)
 
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp')
 DATASETS = ('s4', 'ms3', 'avss', 'folder')

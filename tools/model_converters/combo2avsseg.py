@@ -51,8 +51,8 @@ model keys absent from the checkpoint (they keep their initialisation); ``--allo
 keys no rule knows.
 """
 import argparse
-import collections
 import codecs
+import collections
 import os
 import os.path as osp
 import pickle

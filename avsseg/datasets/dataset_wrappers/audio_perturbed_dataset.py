@@ -12,8 +12,7 @@ from mmengine.dataset.base_dataset import force_full_init
 from mmengine.logging import print_log
 
 from avsseg.registry import DATASETS
-from ..audio import (AUDIO_PERTURBATIONS, DEFAULT_PERTURBATION_SNR_DB, WAVEFORM_PERTURBATIONS, load_audio,
-                     to_mono_16k)
+from ..audio import AUDIO_PERTURBATIONS, DEFAULT_PERTURBATION_SNR_DB, WAVEFORM_PERTURBATIONS, load_audio, to_mono_16k
 from ..transforms.clip_audio_perturbation import ClipAudioPerturbation
 from ..transforms.loading import LoadClipAudio
 

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from ..maskige import masks_to_index_map, maskige_path, save_maskige
+from ..maskige import maskige_path, masks_to_index_map, save_maskige
 from .categories import CATEGORIES, SILENT_CATEGORY, category_names
 from .render import BACKGROUND_ID, render_frames, sample_scene
 from .sound import SAMPLE_RATE, synthesize_clip_audio

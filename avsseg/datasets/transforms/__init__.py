@@ -6,8 +6,8 @@ from .loading import LoadClipAnnotations, LoadClipAudio, LoadClipFrames
 from .loading_audio_example import LoadClipAudioFromExample
 from .loading_aux import LoadClipAuxImages
 from .loading_maskige import LoadClipMaskige
-from .transforms import (ClipPad, ClipPhotoMetricDistortion, ClipRandomCrop, ClipRandomResize,
-                         ClipResize, ClipSelectLabelledFrames)
+from .transforms import (ClipPad, ClipPhotoMetricDistortion, ClipRandomCrop, ClipRandomResize, ClipResize,
+                         ClipSelectLabelledFrames)
 
 __all__ = [
     'PackAVSInputs', 'avs_collate', 'LoadClipFrames', 'LoadClipAnnotations', 'LoadClipAudio', 'LoadClipAuxImages',

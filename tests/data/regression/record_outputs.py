@@ -84,8 +84,9 @@ CASES = ('tpavi', 'combo_binary', 'combo_semantic')
 
 
 def build(name: str):
-    import avsseg  # noqa: F401  registers the modules
     from mmengine.registry import init_default_scope
+
+    import avsseg  # noqa: F401  registers the modules
     from avsseg.registry import MODELS
     init_default_scope('avsseg')
     return MODELS.build(_model_cfg(name))

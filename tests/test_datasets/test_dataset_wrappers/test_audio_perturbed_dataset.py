@@ -11,8 +11,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from avsseg.datasets import (AudioPerturbedDataset, AVSBenchMS3Dataset, AVSBenchS4Dataset,
-                             AVSBenchSemanticDataset)
+from avsseg.datasets import AudioPerturbedDataset, AVSBenchMS3Dataset, AVSBenchS4Dataset, AVSBenchSemanticDataset
 from avsseg.datasets.audio import clip_log_mel, load_audio, mix_at_snr, to_mono_16k
 from avsseg.datasets.dataset_wrappers import category_derangement, clip_seed
 from avsseg.datasets.transforms import LoadClipAnnotations, LoadClipAudio, LoadClipFrames, PackAVSInputs
