@@ -137,9 +137,13 @@ def test_all_rows():
                                          'total_batch_size': 8}
     assert tool.default_rows(REPO, 'cuda')[0]['gpu_only']  # on a GPU the full configs come first
     rows = tool.default_rows(REPO, 'cpu', ('fp32', 'amp'))
-    assert [r['label'] for r in rows[:2]] == ['combo_tiny_synthetic_s4 (fp32)', 'combo_tiny_synthetic_s4 (amp)']
+    first = osp.splitext(osp.basename(tiny[0]['config']))[0]
+    assert [r['label'] for r in rows[:2]] == [f'{first} (fp32)', f'{first} (amp)']
     with pytest.raises(ValueError, match='precision'):
         tool.Row('x.py', precision='fp16')
+    table = tool.format_table([dict(label='combo_pvt_s4', skipped='batch 8: needs a GPU (not run here)')], 'cpu')
+    assert table.splitlines()[-1] == '| combo_pvt_s4 | batch 8: needs a GPU (not run here) | | | | | | | |'
+    assert 'peak RSS GiB' in table and 'CUDA max allocated' in tool.format_table([], 'cuda')
 
 
 def test_precision_and_subset():

@@ -1,9 +1,19 @@
-"""Speed, memory, parameters and FLOPs of any avsseg config, on random clips (no dataset needed).
+"""Speed, memory, parameters and FLOPs of any avsseg config, on random clips (no dataset needed); or, with
+``--all``, of every method config in one table, trained on synthetic data through each config's own loader.
 
     python tools/analysis_tools/benchmark.py configs/combo/combo_pvt_s4.py --batch-size 8 --iters 5
     python tools/analysis_tools/benchmark.py configs/tpavi/tpavi_r50_s4.py --device cuda --checkpoint x.pth
+    python tools/analysis_tools/benchmark.py --all --update-doc docs/benchmarks.md           # small configs, CPU
+    python tools/analysis_tools/benchmark.py --all --device cuda --update-doc docs/benchmarks.md
 
-What is measured (on a batch of ``--batch-size`` clips of the config's clip length and crop size):
+``--all`` (see docs/benchmarks.md for the columns): the ``configs/*/*_tiny_*.py`` configs on CPU, the full
+``configs/<method>/*.py`` ones and COMBO-PVT AVSS at batch 8 with AMP under each gradient-checkpointing option on a
+GPU; the config's batch (``total_batch_size`` over one process; on a GPU halved until it fits, stated), its
+training pipeline and worker count on a generated synthetic set (``--data-dir``), ``data_time / time`` as
+mmengine's ``IterTimerHook`` measures it, inference and FLOPs on the config's first test batch.
+
+What a single config's run measures (on a batch of ``--batch-size`` clips of the config's clip length and input
+size: the test pipeline's fixed resize, else ``crop_size``):
 
 - train step: ``model.train_step`` = data preprocessing + forward + loss + backward + the config's optimizer
   wrapper step (gradient clipping included), seconds per step (mean over ``--iters`` after ``--warmup``);
@@ -34,6 +44,7 @@ import os
 import os.path as osp
 import resource
 import sys
+import textwrap
 import threading
 import time
 from collections import OrderedDict
@@ -613,7 +624,8 @@ def measure_train(model, cfg: Config, device: torch.device, iters: int, warmup: 
         del optim_wrapper
     return dict(sec_per_step=float(np.mean(times)), data_sec_per_step=float(np.mean(data_times)),
                 data_share=float(np.sum(data_times) / np.sum(times)), peak_memory_bytes=int(peak),
-                optim_wrapper=optim_name, loader_restarts=state['restarts'], input_size=state['size'],
+                step_times=times, data_times=data_times, optim_wrapper=optim_name, loader_restarts=state['restarts'],
+                input_size=state['size'],
                 num_workers=int(cfg.train_dataloader.get('num_workers', 0)))
 
 
@@ -704,7 +716,8 @@ def machine_description(device: torch.device) -> str:
         kernel = 'compiled CUDA kernel' if msda.IS_CUDA_AVAILABLE else 'pure-PyTorch'
         return (f'{props.name} ({props.total_memory / gib:.0f} GiB), host {cpu}; torch {torch.__version__} '
                 f'(CUDA {torch.version.cuda}), {mmcv_ops}, MSDeformAttn: {kernel}')
-    return f'{cpu}; torch {torch.__version__}, {torch.get_num_threads()} threads, {mmcv_ops}'
+    threads = torch.get_num_threads()
+    return f'{cpu}; torch {torch.__version__}, {threads} thread{"s" if threads != 1 else ""}, {mmcv_ops}'
 
 
 def _short(name: str) -> str:
@@ -754,11 +767,11 @@ def doc_section(results: Sequence[Dict], device: str, machine: str, command: str
     """The generated part of docs/benchmarks.md for one device kind."""
     date = time.strftime('%Y-%m-%d')
     cpus = os.cpu_count()
-    lines = [f'Measured {date} on {machine}.',
-             f'Load average (1 min) before / after: {loads[0]:.2f} / {loads[1]:.2f} on {cpus} logical CPUs'
-             + (' (a shared machine: other jobs were running).' if max(loads) > 0.5 else '.'),
-             f'{warmup} warm-up + {iters} timed train steps per row; inference on the first test batch.', '',
-             '```bash', command, '```', '', format_table(results, device)]
+    prose = (f'Measured {date} on {machine}. Load average (1 min) before / after: {loads[0]:.2f} / {loads[1]:.2f} '
+             f'on {cpus} logical CPUs' + (' (a shared machine: other jobs were running).' if max(loads) > 0.5 else '.')
+             + f' {warmup} warm-up + {iters} timed train steps per row; inference on the first test batch.')
+    lines = [textwrap.fill(prose, 120, break_on_hyphens=False), '', '```bash', command, '```', '',
+             format_table(results, device)]
     return '\n'.join(lines)
 
 
@@ -807,7 +820,8 @@ def benchmark_all(args) -> List[Dict]:
         if row['cfg_options']:
             cfg.merge_from_dict(row['cfg_options'])
         subsets.append(subset_of(cfg, row['config']))
-        batches.append(cfg.get('total_batch_size') or cfg.train_dataloader.batch_size)
+        if row in runnable:  # counted rows only need test clips
+            batches.append(cfg.get('total_batch_size') or cfg.train_dataloader.batch_size)
     data_roots = synthetic_data(args.data_dir, subsets, (args.iters + args.warmup) * max(batches))
     loads = [os.getloadavg()[0]]
     results = []
@@ -818,7 +832,12 @@ def benchmark_all(args) -> List[Dict]:
             results.append(dict(result, skipped='needs a GPU'))
             continue
         if row not in runnable:
-            results.append(dict(label=row['label'], config=row['config'], skipped='needs a GPU (not run here)'))
+            cfg = Config.fromfile(config_path(root, row['config']))
+            if row['cfg_options']:
+                cfg.merge_from_dict(row['cfg_options'])
+            batch = cfg.get('total_batch_size') or cfg.train_dataloader.batch_size
+            results.append(dict(label=row['label'], config=row['config'],
+                                skipped=f'batch {batch}: needs a GPU (not run here)'))
             continue
         print(f'--- {row["label"]}', flush=True)
         results.append(measure_row(row, root, device, data_roots, args.iters, args.warmup, args.infer_iters))
@@ -828,6 +847,7 @@ def benchmark_all(args) -> List[Dict]:
                           args.warmup)
     print(section)
     if args.json:
+        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
         with open(args.json, 'w') as f:
             json.dump(dict(machine=machine_description(device), loads=loads, results=results), f, indent=2)
     if args.update_doc:
@@ -965,6 +985,7 @@ def main(argv=None):
     result = benchmark(args)
     print(format_report(result))
     if args.json:
+        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
         with open(args.json, 'w') as f:
             json.dump(result, f, indent=2)
     return result
