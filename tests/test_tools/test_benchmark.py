@@ -181,8 +181,9 @@ def data_dir(tmp_path_factory):
 
 def test_largest_batch_that_fits(data_dir, monkeypatch):
     tool = _tool()
-    import avsseg.datasets  # noqa: F401
     from mmengine.registry import init_default_scope
+
+    import avsseg.datasets  # noqa: F401
     init_default_scope('avsseg')
     roots = tool.synthetic_data(data_dir, ['s4'], 4)
     batches = []

@@ -790,8 +790,9 @@ def update_doc(path: str, device_kind: str, section: str) -> None:
 
 def benchmark_all(args) -> List[Dict]:
     """``--all``: measure every row, print the table, write ``--json`` / ``--update-doc``."""
-    import avsseg.datasets  # noqa: F401  (datasets, transforms, avs_collate)
     from mmengine.utils.dl_utils import set_multi_processing
+
+    import avsseg.datasets  # noqa: F401  (datasets, transforms, avs_collate)
     root = args.root
     device = torch.device(args.device)
     if device.type == 'cuda' and not torch.cuda.is_available():
