@@ -207,7 +207,7 @@ TWO_RANK_SCRIPT = textwrap.dedent('''
     from torch.utils.data import Dataset
 
     import avsseg  # noqa: F401
-    from avsseg.utils import setup_cpu_distributed
+    from avsseg.utils import setup_cpu_distributed, teardown_distributed
 
 
     class Data(Dataset):
@@ -264,6 +264,9 @@ TWO_RANK_SCRIPT = textwrap.dedent('''
         changed=not torch.equal(init['fc.weight'], runner.model.module.fc.weight),
         same_across_ranks=all(torch.equal(g, gathered[0]) for g in gathered), seen=seen,
         iter=runner.iter), open(f'{out_dir}/rank{dist.get_rank()}.json', 'w'))
+    # as tools/train.py does: a gloo group still alive at interpreter exit can abort a rank ("terminate called
+    # without an active exception")
+    teardown_distributed()
 ''')
 
 
