@@ -16,7 +16,7 @@ custom_hooks = [
     dict(type='RNGStateHook'),
     # distributed runs: BatchNorm statistics averaged over the processes before each validation and checkpoint
     dict(type='DistBuffersSyncHook'),
-    # the log interval is capped at one training epoch / one validation, so small sets still print progress
+    # the log interval is capped at one training epoch / validation / the run, so small sets still print progress
     dict(type='EpochLogIntervalHook'),
 ]
 
