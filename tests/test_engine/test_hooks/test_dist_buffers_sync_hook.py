@@ -28,7 +28,7 @@ SCRIPT = textwrap.dedent('''
     from torch.utils.data import Dataset
 
     import avsseg  # noqa: F401
-    from avsseg.utils import setup_cpu_distributed
+    from avsseg.utils import setup_cpu_distributed, teardown_distributed
 
 
     class Data(Dataset):
@@ -86,6 +86,7 @@ SCRIPT = textwrap.dedent('''
     runner.train()
     json.dump(dict(at_val=recorder.at_val, timeout=cfg.env_cfg.dist_cfg.timeout),
               open(f'{out_dir}/rank{dist.get_rank()}.json', 'w'))
+    teardown_distributed()  # as the tools do: a gloo group alive at interpreter exit can abort the process
 ''')
 
 
