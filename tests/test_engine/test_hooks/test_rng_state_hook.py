@@ -71,8 +71,12 @@ class Crash(Hook):
             raise KeyboardInterrupt
 
 
-def make_runner(work_dir, with_hook=True, custom_hooks=(), **kwargs):
+def make_runner(work_dir, with_hook=True, custom_hooks=(), by_epoch=False, **kwargs):
     hooks = ([dict(type='RNGStateHook')] if with_hook else []) + list(custom_hooks)
+    if by_epoch:  # the official TPAVI recipes: epochs, validated and saved after each
+        kwargs.update(
+            train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=4, val_interval=1),
+            default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1)))
     torch.manual_seed(0)  # the same initial weights in every run (the Runner seeds after the model exists)
     return Runner(
         model=RandomModel(),
@@ -83,13 +87,15 @@ def make_runner(work_dir, with_hook=True, custom_hooks=(), **kwargs):
             dataset=RandomClips(), sampler=dict(type='DefaultSampler', shuffle=False), batch_size=3, num_workers=0),
         val_evaluator=Evaluator([MeanMetric()]),
         val_cfg=dict(type='ValLoop'),
-        train_cfg=dict(type='IterBasedTrainLoop', max_iters=7, val_interval=3),
         optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1)),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=3)),
         custom_hooks=hooks,
         randomness=dict(seed=0),
         default_scope='avsseg',
-        **kwargs)
+        **{
+            'train_cfg': dict(type='IterBasedTrainLoop', max_iters=7, val_interval=3),
+            'default_hooks': dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=3)),
+            **kwargs
+        })
 
 
 def train_interrupted_and_resumed(tmp_path, with_hook):
@@ -109,6 +115,24 @@ def test_resume_is_bit_exact(tmp_path):
     checkpoint = torch.load(tmp_path / 'run' / 'iter_3.pth')  # weights_only=True: the states are allowlisted
     state = checkpoint['rng_state']['ranks'][0]
     assert set(state) == {'python', 'numpy', 'torch', 'cuda'}
+
+
+class CrashInEpoch(Hook):
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.epoch == 2 and batch_idx == 0:  # in the third epoch, after the checkpoint of the second
+            raise KeyboardInterrupt
+
+
+def test_epoch_based_resume_is_bit_exact(tmp_path):
+    reference = make_runner(tmp_path / 'reference', by_epoch=True)
+    reference.train()
+    with pytest.raises(KeyboardInterrupt):
+        make_runner(tmp_path / 'run', by_epoch=True, custom_hooks=[CrashInEpoch()]).train()
+    resumed = make_runner(tmp_path / 'run', by_epoch=True, resume=True)
+    resumed.train()
+    assert resumed.epoch == 4
+    assert torch.equal(reference.model.linear.weight, resumed.model.linear.weight)
 
 
 def test_without_the_hook_the_resumed_run_diverges(tmp_path):
