@@ -26,12 +26,13 @@ from avsseg.datasets.transforms.aux_images import declare_aux_image_key
 from avsseg.datasets.transforms.formatting import avs_collate
 from avsseg.registry import DATASETS, INFERENCERS, TRANSFORMS
 from avsseg.utils import drop_missing_weight_files
+from avsseg.utils.config_scope import configs_root
 from .sampling import (AVSBENCH_FRAME_OFFSET, centred_log_mel, clip_spans, clip_waveform, num_sampled_seconds,
                        second_frame_indices)
 from .video_io import IMAGE_EXTENSIONS, VideoInfo, iter_video_frames, list_frame_files, probe_video
 
 #: Repository ``configs/`` folder, where a config name (``tpavi_tiny_synthetic_s4``) is looked up.
-CONFIG_ROOT = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
+CONFIG_ROOT = configs_root()
 #: Loaders of the test pipeline the inferencer replaces by its own loading (annotations are dropped).
 FRAME_LOADER, AUDIO_LOADER, ANNOTATION_LOADER = 'LoadClipFrames', 'LoadClipAudio', 'LoadClipAnnotations'
 INPUT_KEYS = ('video', 'frames', 'audio', 'sample_rate', 'audio_start', 'aux_images', 'name')

@@ -11,8 +11,10 @@ from typing import Callable, Dict, List, Sequence
 
 from mmengine.config import Config, ConfigDict
 
+from avsseg.utils.config_scope import configs_root
+
 #: The repository's ``configs/`` folder (present in a checkout and in an editable install).
-CONFIGS_ROOT = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
+CONFIGS_ROOT = configs_root()
 
 # Tiny sizes. ResNets become ResNet-18s of TINY_BASE_CHANNELS and PVT-v2s one block per stage of
 # TINY_PVT_EMBED_DIMS x (1, 2, 4, 8): both give stage widths 16/32/64/128.

@@ -24,6 +24,11 @@ def repo_root() -> str:
     return osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+def configs_root() -> str:
+    """The ``configs/`` folder of the checkout holding the imported ``avsseg`` package."""
+    return osp.join(repo_root(), 'configs')
+
+
 def resolve_avsseg_config(cfg_path: str) -> str:
     """``avsseg::combo/combo_r50_s4.py`` -> the absolute path of ``configs/combo/combo_r50_s4.py`` of this checkout.
 
@@ -31,7 +36,7 @@ def resolve_avsseg_config(cfg_path: str) -> str:
         FileNotFoundError: naming the path looked for (a non-editable install has no ``configs/``).
     """
     relative = cfg_path[len(SCOPE_PREFIX):]
-    configs = osp.join(repo_root(), 'configs')
+    configs = configs_root()
     path = osp.normpath(osp.join(configs, relative))
     if not osp.isdir(configs):
         raise FileNotFoundError(f'{cfg_path}: avsseg is imported from {repo_root()}, which has no configs/ folder; '
