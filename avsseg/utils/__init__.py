@@ -6,7 +6,7 @@ from .dist_utils import (CPU_DIST_TIMEOUT_S, CPUDistributedDataParallel, apply_t
 from .log_filters import RunLogFilter, install_run_log_filter
 from .run_options import fix_persistent_workers, set_data_root
 from .schedule import checkpoint_due, scale_schedule, validation_due_after_iter
-from .threads import choose_num_threads, setup_num_threads, usable_cpu_count
+from .threads import choose_num_threads, forked_worker_init, setup_num_threads, usable_cpu_count
 from .weight_files import check_weight_files, drop_missing_weight_files, find_weight_files, missing_weight_files
 from .work_dir import WorkDirError, prepare_work_dir, resolve_last_checkpoint
 
@@ -16,5 +16,6 @@ __all__ = [
     'check_weight_files', 'drop_missing_weight_files', 'find_weight_files', 'missing_weight_files',
     'enable_avsseg_config_scope', 'repo_root', 'RunLogFilter', 'install_run_log_filter', 'fix_persistent_workers',
     'set_data_root', 'checkpoint_due', 'scale_schedule', 'validation_due_after_iter', 'choose_num_threads',
-    'setup_num_threads', 'usable_cpu_count', 'WorkDirError', 'prepare_work_dir', 'resolve_last_checkpoint'
+    'forked_worker_init', 'setup_num_threads', 'usable_cpu_count', 'WorkDirError', 'prepare_work_dir',
+    'resolve_last_checkpoint'
 ]

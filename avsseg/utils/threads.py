@@ -126,3 +126,17 @@ def setup_num_threads(requested: Optional[int] = None, env: Optional[Mapping[str
     if reason != 'OMP_NUM_THREADS':
         os.environ['OMP_NUM_THREADS'] = str(threads)
     return threads, reason
+
+
+def forked_worker_init() -> None:
+    """Initializer of a ``fork``-started worker process: run torch and cv2 single-threaded in it.
+
+    A forked child inherits the parent's OpenMP (torch) and cv2 thread-pool state but not the threads; its first
+    multi-threaded op waits for them forever. Measured here with torch 2.11 / opencv 5.0 on 2 cores: a
+    ``multiprocessing`` fork pool whose parent had run a matmul or a resize hung in the child's first
+    STFT / resize. torch's own ``DataLoader`` workers call ``torch.set_num_threads(1)`` for this reason, and
+    ``cv2.setNumThreads(0)`` (no pool; ``1`` still hangs) is what the Runner's ``opencv_num_threads=0`` sets.
+    """
+    import cv2
+    torch.set_num_threads(1)
+    cv2.setNumThreads(0)

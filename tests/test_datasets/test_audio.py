@@ -11,6 +11,7 @@ import torch
 from avsseg.datasets.audio import (SILENT_REFERENCE_POWER, AudioPaddingWarning, VGGishLogMel, add_white_noise,
                                    clip_log_mel, load_audio, load_log_mel_pkl, mix_at_snr, to_mono_16k,
                                    vggish_mel_matrix, waveform_to_examples)
+from avsseg.utils import forked_worker_init
 
 SR = 16000
 
@@ -415,7 +416,7 @@ def test_warnings_of_forked_dataloader_workers_reach_the_run_log(tmp_path, run_l
     for i in range(2):
         paths.append(str(tmp_path / f'w{i}.wav'))
         sf.write(paths[-1], np.full(16000 * 3, 0.1, np.float32), 16000)
-    with multiprocessing.get_context('fork').Pool(2) as pool:
+    with multiprocessing.get_context('fork').Pool(2, initializer=forked_worker_init) as pool:
         assert pool.map(_pad_in_worker, paths) == [True, True]
     text = run_log.read_text()
     assert all(f'AudioPaddingWarning: {p}: audio gives 3 VGGish example(s)' in text for p in paths)

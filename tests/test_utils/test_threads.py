@@ -4,7 +4,7 @@ import os
 import pytest
 import torch
 
-from avsseg.utils import choose_num_threads, setup_num_threads, usable_cpu_count
+from avsseg.utils import choose_num_threads, forked_worker_init, setup_num_threads, usable_cpu_count
 from avsseg.utils.threads import USER_OMP_ENV, _cgroup_cpu_limit, local_process_count
 
 
@@ -77,3 +77,30 @@ def test_setup_sets_torch_threads(monkeypatch):
         assert os.environ['OMP_NUM_THREADS'] == '1'  # inherited by spawned workers and subprocesses
     finally:
         torch.set_num_threads(before)
+
+
+def _threaded_ops(_):
+    import cv2
+    import numpy as np
+    cv2.resize(np.ones((600, 600, 3), np.float32), (300, 300))
+    x = torch.randn(300, 300)
+    return float((x @ x).sum()) != 0.0
+
+
+def test_forked_workers_run_after_the_parent_used_thread_pools():
+    """Without the initializer, each child hung in its first multi-threaded op (CI timed out twice so)."""
+    import multiprocessing
+
+    import cv2
+    import numpy as np
+    threads, cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(2)  # the pools must have run with threads, whatever OMP_NUM_THREADS says
+    cv2.setNumThreads(2)
+    try:
+        _threaded_ops(None)
+        cv2.GaussianBlur(np.ones((600, 600, 3), np.float32), (9, 9), 2)
+        with multiprocessing.get_context('fork').Pool(2, initializer=forked_worker_init) as pool:
+            assert pool.map_async(_threaded_ops, range(4)).get(timeout=60) == [True] * 4
+    finally:
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(cv2_threads)

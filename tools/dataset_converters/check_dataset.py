@@ -29,6 +29,7 @@ from mmengine.utils import ProgressBar
 import avsseg  # noqa: F401  (registries)
 from avsseg.datasets.transforms import LoadClipAnnotations, LoadClipAudio, LoadClipAuxImages, LoadClipFrames
 from avsseg.registry import DATASETS
+from avsseg.utils import forked_worker_init
 
 SPLITS = ('train', 'val', 'test')
 
@@ -177,7 +178,7 @@ def check_leaf(dataset, workers: int) -> Tuple[List[str], List[str], Counter]:
     if workers > 0:
         _WORKER.update(checker=checker, dataset=dataset)
         # forked workers inherit the dataset and the checker; results come back in clip order
-        with multiprocessing.get_context('fork').Pool(workers) as pool:
+        with multiprocessing.get_context('fork').Pool(workers, initializer=forked_worker_init) as pool:
             results = []
             for result in pool.imap(_check_in_worker, range(num_clips), chunksize=4):
                 results.append(result)

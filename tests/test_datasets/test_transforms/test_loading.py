@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from avsseg.datasets.transforms import LoadClipAnnotations, LoadClipFrames
+from avsseg.utils import forked_worker_init
 
 SHAPE = (48, 64)
 
@@ -177,7 +178,7 @@ def test_corrupt_jpeg_detected_in_forked_workers(tmp_path):
     good = _write(tmp_path, 'good.jpg', _encode(_frame(), 'JPEG', quality=90))
     bad = _write(tmp_path, 'bad.jpg', _garbled(_encode(_frame(), 'JPEG', quality=90)))
     _load_frames([good], 'cv2')  # the parent has used its scratch file before forking
-    with multiprocessing.get_context('fork').Pool(2) as pool:
+    with multiprocessing.get_context('fork').Pool(2, initializer=forked_worker_init) as pool:
         out = pool.map(_decode_in_child, [bad, good, bad])
     assert out[1] == 'decoded'
     assert all('bad.jpg): corrupt JPEG data' in o for o in (out[0], out[2]))
