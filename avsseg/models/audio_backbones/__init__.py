@@ -1,4 +1,5 @@
+from .fbank import KaldiFbank
 from .log_mel_cnn import LogMelCNN
 from .vggish import VGGish
 
-__all__ = ['LogMelCNN', 'VGGish']
+__all__ = ['LogMelCNN', 'VGGish', 'KaldiFbank']
