@@ -2,5 +2,6 @@ from .audio_query_mask2former_head import AudioQueryMask2FormerHead
 from .auss_head import AUSSHead
 from .avsbench_head import AVSBenchHead
 from .combo_head import COMBOHead
+from .dynamic_mask_head import DynamicMaskHead
 
-__all__ = ['AudioQueryMask2FormerHead', 'AUSSHead', 'AVSBenchHead', 'COMBOHead']
+__all__ = ['AudioQueryMask2FormerHead', 'AUSSHead', 'AVSBenchHead', 'COMBOHead', 'DynamicMaskHead']
