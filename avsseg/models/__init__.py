@@ -12,6 +12,7 @@ from .layers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .segmentors import *  # noqa: F401,F403
+from .task_modules import *  # noqa: F401,F403
 
 # A CPU-only mmcv build on a GPU machine: MSDeformAttn falls back to mmcv's pure-PyTorch version.
 select_deform_attn_kernel()
