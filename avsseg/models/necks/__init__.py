@@ -1,4 +1,5 @@
+from .avff_neck import AVFFNeck
 from .bilateral_fusion import BilateralFusion
 from .tpavi_neck import TPAVINeck
 
-__all__ = ['BilateralFusion', 'TPAVINeck']
+__all__ = ['AVFFNeck', 'BilateralFusion', 'TPAVINeck']
