@@ -1,5 +1,6 @@
 from .fbank import KaldiFbank
+from .hf_audio_tagger import HFAudioTagger
 from .log_mel_cnn import LogMelCNN
 from .vggish import VGGish
 
-__all__ = ['LogMelCNN', 'VGGish', 'KaldiFbank']
+__all__ = ['LogMelCNN', 'VGGish', 'KaldiFbank', 'HFAudioTagger']
