@@ -1,5 +1,6 @@
 from .aux_images import AUX_IMAGE_KEYS, aux_image_keys, declare_aux_image_key
 from .clip_audio_perturbation import ClipAudioPerturbation
+from .clip_category_to_label import ClipCategoryToLabel
 from .clip_transform_broadcaster import ClipTransformBroadcaster
 from .formatting import PackAVSInputs, avs_collate
 from .loading import LoadClipAnnotations, LoadClipAudio, LoadClipFrames
@@ -15,5 +16,6 @@ __all__ = [
     'LoadClipAudioFromExample',
     'LoadClipMaskige', 'ClipTransformBroadcaster', 'ClipResize', 'ClipRandomResize', 'ClipRandomCrop',
     'ClipPhotoMetricDistortion', 'ClipPad', 'ClipSelectLabelledFrames', 'AUX_IMAGE_KEYS',
-    'aux_image_keys', 'declare_aux_image_key', 'ClipAudioPerturbation', 'LoadClipWaveform'
+    'aux_image_keys', 'declare_aux_image_key', 'ClipAudioPerturbation', 'LoadClipWaveform',
+    'ClipCategoryToLabel'
 ]
