@@ -2,7 +2,11 @@ from .audio_query_mask2former_head import AudioQueryMask2FormerHead
 from .auss_head import AUSSHead
 from .avsbench_head import AVSBenchHead
 from .combo_head import COMBOHead
+from .cross_modal_fpn import CrossModalFPN
 from .dynamic_mask_head import DynamicMaskHead
 from .psos_head import PSOSHead
 
-__all__ = ['AudioQueryMask2FormerHead', 'AUSSHead', 'AVSBenchHead', 'COMBOHead', 'DynamicMaskHead', 'PSOSHead']
+__all__ = [
+    'AudioQueryMask2FormerHead', 'AUSSHead', 'AVSBenchHead', 'COMBOHead', 'CrossModalFPN', 'DynamicMaskHead',
+    'PSOSHead'
+]
