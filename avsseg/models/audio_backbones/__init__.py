@@ -1,6 +1,7 @@
+from .beats import BEATs
 from .fbank import KaldiFbank
 from .hf_audio_tagger import HFAudioTagger
 from .log_mel_cnn import LogMelCNN
 from .vggish import VGGish
 
-__all__ = ['LogMelCNN', 'VGGish', 'KaldiFbank', 'HFAudioTagger']
+__all__ = ['LogMelCNN', 'VGGish', 'KaldiFbank', 'HFAudioTagger', 'BEATs']
