@@ -143,11 +143,3 @@ def first_linear_in_features(module: nn.Module) -> Optional[int]:
         if isinstance(sub, nn.Linear):
             return sub.in_features
     return None
-
-
-def mean_pool(hidden: Tensor, mask: Optional[Tensor] = None) -> Tensor:
-    """``[N, S, D]`` -> ``[N, D]``: the mean over the ``S`` steps (over the steps where ``mask [N, S]`` is 1)."""
-    if mask is None:
-        return hidden.mean(dim=1)
-    mask = mask.to(hidden.dtype).unsqueeze(-1)
-    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
