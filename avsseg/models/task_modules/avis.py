@@ -5,6 +5,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 
 from avsseg.models.utils.av_tree import AudioVisualTree
+from avsseg.models.utils.instance_filters import two_phase_filter
 from avsseg.registry import TASK_UTILS
 
 
@@ -141,3 +142,32 @@ class AudioVisualSemanticIntegration:
                 if direct(i) or retrieve(i):
                     sounding.add(i)
         return [i for i in order if i in sounding]
+
+    def __call__(self, cls_probs: torch.Tensor, masks: torch.Tensor, tag_probs: torch.Tensor,
+                 mids: Optional[Sequence[str]] = None) -> dict:
+        """AVIS on one frame.
+
+        Args:
+            cls_probs: ``[Q, K + 1]`` class probabilities of the stage-1 queries (no-object last).
+            masks: ``[Q, H, W]`` their binary masks.
+            tag_probs: ``[L]`` the frame's tag confidences.
+            mids: the mid of each tag column (default: the tree's order).
+
+        Returns:
+            ``dict(sounding=LongTensor [S] query indices of the sounding masks by descending score,
+            potential=LongTensor [N4] query indices of P_c (two-phase filter), labels=LongTensor [S] their class
+            indices 0..K-1, sound_categories=OrderedDict T_c before consumption)``.
+        """
+        if cls_probs.dim() != 2 or cls_probs.shape[1] != self.num_classes + 1:
+            raise ValueError(f'AudioVisualSemanticIntegration: cls_probs must be [Q, {self.num_classes + 1}] '
+                             f'(the {self.num_classes} classes and no-object), got {list(cls_probs.shape)}')
+        tag_probs = torch.as_tensor(tag_probs)
+        if tag_probs.dim() != 1:
+            raise ValueError(f'AudioVisualSemanticIntegration: tag_probs of one frame must be [L], got '
+                             f'{list(tag_probs.shape)}')
+        potential = two_phase_filter(cls_probs, masks, self.iou_thr)
+        scores, labels = cls_probs[potential].max(dim=1)
+        tc = self.sound_categories(tag_probs, mids)[0]
+        positions = self.integrate(labels.tolist(), scores.tolist(), tc)
+        index = torch.as_tensor(positions, dtype=torch.long, device=potential.device)
+        return dict(sounding=potential[index], potential=potential, labels=labels[index], sound_categories=tc)

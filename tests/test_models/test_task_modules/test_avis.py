@@ -116,3 +116,26 @@ def test_switches_leave_plain_cases_alone():
 def test_integrate_rejects_no_object_labels():
     with pytest.raises(ValueError, match='no-object predictions must be filtered out'):
         avis().integrate([MAN, 6], [0.9, 0.8], {'man': 1.0})
+
+
+def test_call_filters_then_integrates():
+    # queries: 0 man (0.9), 1 man overlapping query 0 (0.8), 2 man elsewhere (0.7), 3 emergency car (0.6),
+    # 4 no-object; tags: male speech and bus. P_c = {0, 3, 2} (query 1 overlaps 0 with IoU 1 >= 0.5)
+    K = len(CLASSES)
+    probs = torch.full((5, K + 1), 0.01)
+    for q, (label, p) in enumerate([(MAN, 0.9), (MAN, 0.8), (MAN, 0.7), (ECAR, 0.6), (K, 0.9)]):
+        probs[q, label] = p
+    masks = torch.zeros(5, 8, 8, dtype=torch.bool)
+    masks[0, :4, :4] = masks[1, :4, :4] = True
+    masks[2, 4:, 4:] = True
+    masks[3, :4, 4:] = True
+    masks[4] = True
+    out = avis()(probs, masks, tags(male_speech=0.6, bus=0.5))
+    assert out['potential'].tolist() == [0, 3, 2]
+    # the first man takes "man", the emergency car "bus" through road_vehicle, the second man finds nothing
+    assert out['sounding'].tolist() == [0, 3] and out['labels'].tolist() == [MAN, ECAR]
+    assert list(out['sound_categories']) == ['man', 'bus']
+    silent = avis()(probs, masks, tags(silence=0.99))
+    assert silent['sounding'].numel() == 0 and silent['potential'].tolist() == [0, 3, 2]
+    with pytest.raises(ValueError, match=r'cls_probs must be \[Q, 7\]'):
+        avis()(probs[:, :5], masks, tags())
