@@ -51,8 +51,12 @@ def find_weight_files(model_cfg: Any, prefix: str = 'model') -> List[Tuple[str, 
 
 
 def missing_weight_files(cfg: Any) -> List[Tuple[str, str]]:
-    """The ``(key, path)`` pairs of :func:`find_weight_files` whose file does not exist."""
-    return [(key, path) for key, path in find_weight_files(cfg.get('model', {})) if not osp.isfile(path)]
+    """The ``(key, path)`` pairs of :func:`find_weight_files` whose file does not exist.
+
+    A folder counts as present: transformers models (``HFAudioTagger`` / ``HFAudioEncoder``) are loaded from the
+    folder ``save_pretrained`` writes; the module checks its contents when it is built.
+    """
+    return [(key, path) for key, path in find_weight_files(cfg.get('model', {})) if not osp.exists(path)]
 
 
 def check_weight_files(cfg: Any, config_name: str = 'the config') -> None:

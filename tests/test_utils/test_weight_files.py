@@ -66,3 +66,10 @@ def test_official_combo_config_lists_its_weights():
         'model.audio_backbone.pretrained': 'pretrained/vggish-10086976.pth',
         'model.backbone.backbone.init_cfg': 'pretrained/pvt_v2_b5.pth',
     }
+
+
+def test_a_transformers_folder_counts_as_present(tmp_path):
+    (tmp_path / 'ast').mkdir()
+    cfg = Config(dict(model=dict(audio_backbone=dict(type='HFAudioTagger', pretrained=str(tmp_path / 'ast')),
+                                 neck=dict(type='HFAudioEncoder', pretrained=str(tmp_path / 'clap')))))
+    assert missing_weight_files(cfg) == [('model.neck.pretrained', str(tmp_path / 'clap'))]
