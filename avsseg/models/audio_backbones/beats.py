@@ -20,6 +20,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from avsseg.registry import MODELS
+from .audioset_labels import read_class_labels_csv
 from .fbank import KaldiFbank
 
 #: ``BEATsConfig``'s defaults in microsoft/unilm ``beats/BEATs.py``. A checkpoint's ``cfg`` (and a user ``cfg``)
@@ -443,9 +444,10 @@ class BEATs(BaseModule):
         output: ``'embedding'``, ``'logits'`` or ``'probs'``.
         freeze: eval mode always (also under a parent's ``train()``), no gradients, forward under
             ``torch.no_grad()`` (spec sheets: BEATs is frozen in both methods).
-        label_dict: ``{index: mid}`` or a list of mids of the predictor's classes, for a model without
-            ``pretrained`` (or to check the file's: they must be equal). Sets :attr:`label_mids`, which is
-            otherwise the file's ``label_dict`` in index order, or None.
+        label_dict: the mids of the predictor's classes, for a model without ``pretrained`` (or to check the
+            file's: they must be equal): ``{index: mid}``, a list of mids, or the path of AudioSet's
+            ``class_labels_indices.csv`` (its mids in index order). Sets :attr:`label_mids`, which is otherwise
+            the file's ``label_dict`` in index order, or None.
         init_cfg: mmengine init config.
 
     Shapes: ``forward(wave [N, L] float, 16 kHz, L >= 2800 samples for 16 fbank frames)`` -> ``[N, D]`` or
@@ -457,7 +459,7 @@ class BEATs(BaseModule):
                  cfg: Optional[dict] = None,
                  output: str = 'embedding',
                  freeze: bool = True,
-                 label_dict: Optional[Union[dict, list]] = None,
+                 label_dict: Optional[Union[dict, list, str]] = None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if output not in ('embedding', 'logits', 'probs'):
@@ -496,6 +498,8 @@ class BEATs(BaseModule):
         self.num_classes = c['predictor_class'] if self.predictor is not None else None
 
         file_labels = ckpt.get('label_dict') if ckpt else None
+        if isinstance(label_dict, (str, os.PathLike)):
+            label_dict = [mid for mid, _ in read_class_labels_csv(label_dict)]
         mids = [_label_dict_to_mids(labels, c['predictor_class'], f'{source} ({what})')
                 for labels, what in ((file_labels, 'file'), (label_dict, 'label_dict argument')) if labels is not None]
         if len(mids) == 2 and mids[0] != mids[1]:

@@ -262,6 +262,17 @@ def test_bad_weight_files_and_cfgs(official, tmp_path):
         BEATs(cfg=TINY)(torch.zeros(2, 1, 16000))
 
 
+def test_label_dict_from_audioset_csv(official, tmp_path):
+    path, _ = official
+    csv = tmp_path / 'class_labels_indices.csv'
+    csv.write_text('index,mid,display_name\n' + ''.join(f'{i},{m},"name {i}"\n' for i, m in enumerate(MIDS)))
+    assert BEATs(cfg=TINY, label_dict=str(csv)).label_mids == MIDS
+    assert BEATs(pretrained=path, label_dict=str(csv)).label_mids == MIDS  # agrees with the file's label_dict
+    csv.write_text('index,mid,display_name\n' + ''.join(f'{i},{m},"name {i}"\n' for i, m in enumerate(MIDS[::-1])))
+    with pytest.raises(ValueError, match='differs from the file'):
+        BEATs(pretrained=path, label_dict=str(csv))
+
+
 def test_freeze_and_trainable(official):
     path, _ = official
     frozen = BEATs(pretrained=path, cfg=dict(TINY, dropout=0.5))
