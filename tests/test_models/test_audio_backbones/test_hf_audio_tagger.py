@@ -139,3 +139,30 @@ def test_errors_name_the_problem(tmp_path):
     tagger = HFAudioTagger(config=_config())
     with pytest.raises(ValueError, match=r'VGGish log-mel from LoadClipAudio'):
         tagger(torch.zeros(2, 1, 96, 64))
+
+
+def test_in_an_audio_visual_segmentor_on_waveform_windows():
+    """The segmentor passes inputs['audio'] [B*T, 16000] to the tagger; padded frames' features are zeroed; the
+    frozen tagger gets no gradient while the rest of the model trains."""
+    from mmengine.registry import init_default_scope
+
+    from avsseg.testing import demo_clip_inputs, get_config, tiny_model_cfg
+    init_default_scope('avsseg')
+    torch.manual_seed(0)
+    cfg = tiny_model_cfg(get_config('_base_/models/tpavi_r50.py').model)
+    cfg.audio_backbone = dict(type='HFAudioTagger', config=_config(), output='embedding')
+    cfg.neck.audio_channels = 32
+    model = MODELS.build(cfg)
+    model.init_weights()
+    model.train()
+    data = demo_clip_inputs(data_preprocessor=model.data_preprocessor, training=True, num_frames=3, size=64,
+                            labeled=[[True, False, False], [True, True, False]],
+                            padded=[[False, False, False], [False, False, True]], audio_shape=(16000, ))
+    assert data['inputs']['audio'].shape == (6, 16000)
+    audio = model.extract_audio_feat(data['inputs']['audio'], [s.metainfo for s in data['data_samples']])
+    assert audio.shape == (6, 32) and not audio[5].any() and audio[:5].abs().sum(dim=1).gt(0).all()
+    torch.testing.assert_close(audio[:5], model.audio_backbone(data['inputs']['audio'][:5]))
+    losses = model(**data, mode='loss')
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    assert all(p.grad is None for p in model.audio_backbone.parameters())
+    assert model.neck.tpavi_blocks['0'].out_norm.weight.grad.abs().sum() > 0
