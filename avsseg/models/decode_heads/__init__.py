@@ -1,5 +1,6 @@
 from .audio_query_mask2former_head import AudioQueryMask2FormerHead
 from .auss_head import AUSSHead
+from .autr_head import AuTRHead
 from .avsbench_head import AVSBenchHead
 from .combo_head import COMBOHead
 from .cross_modal_fpn import CrossModalFPN
@@ -7,6 +8,6 @@ from .dynamic_mask_head import DynamicMaskHead
 from .psos_head import PSOSHead
 
 __all__ = [
-    'AudioQueryMask2FormerHead', 'AUSSHead', 'AVSBenchHead', 'COMBOHead', 'CrossModalFPN', 'DynamicMaskHead',
-    'PSOSHead'
+    'AudioQueryMask2FormerHead', 'AUSSHead', 'AuTRHead', 'AVSBenchHead', 'COMBOHead', 'CrossModalFPN',
+    'DynamicMaskHead', 'PSOSHead'
 ]
