@@ -17,6 +17,8 @@ output's extension:
 - ``.pth`` / ``.pt``: ``torch.save`` of ``{'cfg', 'model', 'label_dict', 'meta'}``, the released layout plus
   ``meta`` (source, sha256), plain types only (loads with ``weights_only=True``).
 
+It prints the architecture part of the cfg as ``cfg=dict(...)`` for configs (with ``pretrained``, ``BEATs``
+checks it against the file; without, e.g. when ``tools/test.py`` drops a missing weight file, it builds the model).
 The converter builds the model from the file's cfg, loads the weights strictly (every key, every shape), checks
 the label_dict (indices 0..C-1 to non-empty mids, C = predictor classes), writes the output, reloads it with
 ``BEATs(pretrained=output)`` and checks that every tensor is equal. ``--check-wav`` also runs both on 1 s of
@@ -32,7 +34,7 @@ from collections import OrderedDict
 
 import torch
 
-from avsseg.models.audio_backbones.beats import BEATs, load_beats_checkpoint
+from avsseg.models.audio_backbones.beats import TRAINING_ONLY_KEYS, BEATs, load_beats_checkpoint
 
 
 def sha256sum(path: str) -> str:
@@ -106,6 +108,10 @@ def main(argv=None) -> int:
           f'{params / 1e6:.2f}M parameters, predictor: '
           f'{cfg["predictor_class"] if model.predictor is not None else "none (self-supervised)"}, '
           f'label_dict: {"yes" if model.label_mids else "no"}')
+    # the architecture fields, for configs: BEATs(pretrained=..., cfg=...) checks them against the file, and
+    # they still build the model when tools/test.py drops a missing pretrained file
+    arch = {k: v for k, v in cfg.items() if k not in TRAINING_ONLY_KEYS}
+    print(f'[beats2avsseg] config: cfg=dict({", ".join(f"{k}={v!r}" for k, v in arch.items())})')
     if args.check_wav and model.predictor is not None:
         model.output = 'probs'
         probs = model(torch.randn(1, 16000, generator=torch.Generator().manual_seed(0)) * 0.1)[0]

@@ -193,11 +193,14 @@ def test_official_checkpoint_loads_with_labels(official):
 
 
 @pytest.mark.parametrize('ext', ['.safetensors', '.pth'])
-def test_converter_round_trip(official, tmp_path, ext):
+def test_converter_round_trip(official, tmp_path, ext, capsys):
     path, state = official
     conv = _converter()
     dst = str(tmp_path / f'beats_tiny{ext}')
     assert conv.main([path, dst]) == 0
+    printed = capsys.readouterr().out.split('config: cfg=')[1].strip()
+    arch = eval(printed, {'dict': dict})
+    assert BEATs(pretrained=path, cfg=arch).cfg == BEATs(cfg=arch).cfg  # the printed cfg builds the same model
     converted = BEATs(pretrained=dst, output='probs')
     original = BEATs(pretrained=path, output='probs')
     assert converted.cfg == original.cfg and converted.label_mids == MIDS
