@@ -6,6 +6,7 @@ from contextlib import nullcontext
 from typing import Dict, Optional
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -49,6 +50,8 @@ class HFAudioEncoder(BaseModule):
             of the model output (``'audio_embeds'`` for CLAP, ``'pooler_output'``).
         freeze: keep the model in eval mode, without gradients, under ``torch.no_grad()`` (default, as the
             two-stage methods keep their audio encoders frozen).
+        l2_normalize: divide each embedding by its L2 norm. CLAP's ``audio_embeds`` are unnormalised; with True they
+            equal ``ClapModel.get_audio_features`` (the normalised audio-text joint space).
         feature_extractor: ``dict(type=<transformers feature extractor class>, **kwargs)``, overriding the folder's.
         sample_rate: rate of the input waveforms.
         init_cfg: unused (weights come from ``pretrained`` or ``config`` at construction).
@@ -62,6 +65,7 @@ class HFAudioEncoder(BaseModule):
                  pooling: str = 'mean',
                  freeze: bool = True,
                  feature_extractor: Optional[Dict] = None,
+                 l2_normalize: bool = False,
                  sample_rate: int = 16000,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
@@ -69,6 +73,7 @@ class HFAudioEncoder(BaseModule):
         self.pretrained = None if pretrained is None else str(pretrained)
         self.pooling = pooling
         self.freeze = freeze
+        self.l2_normalize = l2_normalize
         self.sample_rate = int(sample_rate)
         model = build_hf_model(hf_class, name, pretrained=self.pretrained, config=config, model_type=model_type)
         if getattr(model.config, 'is_encoder_decoder', False):
@@ -123,11 +128,12 @@ class HFAudioEncoder(BaseModule):
                 if emb is None:
                     raise ValueError(f'{type(self).__name__}: {type(self.model).__name__} output has no '
                                      f'{self.pooling!r} (pooling); fields: {list(out.keys())}')
-                return emb
-            hidden = out.last_hidden_state
-            real = self._real_steps(wave.shape[1], hidden.shape[1])
-            return hidden[:, :real].mean(dim=1)
+            else:
+                hidden = out.last_hidden_state
+                emb = hidden[:, :self._real_steps(wave.shape[1], hidden.shape[1])].mean(dim=1)
+            return F.normalize(emb, dim=-1) if self.l2_normalize else emb
 
     def extra_repr(self) -> str:
         source = self.pretrained or 'random weights from config'
-        return f'source={source!r}, pooling={self.pooling!r}, freeze={self.freeze}'
+        return (f'source={source!r}, pooling={self.pooling!r}, l2_normalize={self.l2_normalize}, '
+                f'freeze={self.freeze}')

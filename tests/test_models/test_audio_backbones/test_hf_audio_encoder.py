@@ -109,3 +109,27 @@ def test_trainable_and_errors():
         enc(torch.zeros(2, 1, 96, 64))
     with pytest.raises(ValueError, match="no class 'NoSuchExtractor'"):
         HFAudioEncoder(config=WAV2VEC2, model_type='wav2vec2', feature_extractor=dict(type='NoSuchExtractor'))
+
+
+def test_clap_audio_tower_from_a_full_clap_folder(tmp_path, monkeypatch):
+    """The released CLAP folders (laion/clap-htsat-*) hold the whole ClapModel; the audio tower loads from it, and
+    l2_normalize=True gives ClapModel.get_audio_features."""
+    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    torch.manual_seed(2)
+    text = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, vocab_size=100)
+    full = ClapModel(ClapConfig(audio_config={k: v for k, v in CLAP.items() if k != 'projection_dim'},
+                                text_config=text, projection_dim=16)).eval()
+    full.save_pretrained(tmp_path / 'clap')
+    ClapFeatureExtractor(truncation='rand_trunc').save_pretrained(tmp_path / 'clap')
+    enc = HFAudioEncoder(pretrained=str(tmp_path / 'clap'), hf_class='ClapAudioModelWithProjection',
+                         pooling='audio_embeds', l2_normalize=True)
+    wave = _waves(2)
+    inputs = ClapFeatureExtractor(truncation='rand_trunc')(list(ta_F.resample(wave, 16000, 48000).numpy()),
+                                                           sampling_rate=48000, return_tensors='pt')
+    with torch.no_grad():
+        ref = full.get_audio_features(**inputs)
+    ref = ref if torch.is_tensor(ref) else ref.pooler_output
+    out = enc(wave)
+    assert out.shape == (2, 16)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
