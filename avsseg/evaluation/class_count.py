@@ -13,7 +13,9 @@ def head_class_counts(model: nn.Module) -> List[tuple]:
         head = getattr(model, name, None)
         modules = head if isinstance(head, nn.ModuleList) else [head]
         for i, module in enumerate(modules):
-            num_classes = getattr(module, 'num_classes', None)
+            # a head whose predicted maps have another class count than its classifier (PSOSHead: K categories,
+            # binary top-1 maps) declares it as eval_num_classes
+            num_classes = getattr(module, 'eval_num_classes', getattr(module, 'num_classes', None))
             if isinstance(num_classes, int):
                 heads.append((f'{name}.{i}' if isinstance(head, nn.ModuleList) else name, num_classes))
     return heads
