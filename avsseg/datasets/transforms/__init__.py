@@ -7,6 +7,7 @@ from .loading import LoadClipAnnotations, LoadClipAudio, LoadClipFrames
 from .loading_audio_example import LoadClipAudioFromExample
 from .loading_aux import LoadClipAuxImages
 from .loading_maskige import LoadClipMaskige
+from .loading_silent_labels import LoadSilentObjectLabels
 from .loading_waveform import LoadClipWaveform
 from .transforms import (ClipPad, ClipPhotoMetricDistortion, ClipRandomCrop, ClipRandomResize, ClipResize,
                          ClipSelectLabelledFrames)
@@ -16,6 +17,6 @@ __all__ = [
     'LoadClipAudioFromExample',
     'LoadClipMaskige', 'ClipTransformBroadcaster', 'ClipResize', 'ClipRandomResize', 'ClipRandomCrop',
     'ClipPhotoMetricDistortion', 'ClipPad', 'ClipSelectLabelledFrames', 'AUX_IMAGE_KEYS',
-    'aux_image_keys', 'declare_aux_image_key', 'ClipAudioPerturbation', 'LoadClipWaveform',
+    'aux_image_keys', 'declare_aux_image_key', 'ClipAudioPerturbation', 'LoadSilentObjectLabels', 'LoadClipWaveform',
     'ClipCategoryToLabel'
 ]

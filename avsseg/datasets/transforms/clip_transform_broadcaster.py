@@ -9,7 +9,7 @@ from avsseg.registry import TRANSFORMS
 from .aux_images import AUX_IMAGE_KEYS, aux_image_keys
 
 # Per-frame results keys: an item carries the frame's own entry instead (or nothing).
-PER_FRAME_KEYS = ('imgs', 'gt_seg_maps', 'img_paths', 'seg_map_paths')
+PER_FRAME_KEYS = ('imgs', 'gt_seg_maps', 'img_paths', 'seg_map_paths', 'silent_labels')
 # Item keys that hold image data rather than metadata.
 _ITEM_DATA_KEYS = ('img', 'gt_seg_map', 'seg_fields')
 _MISSING = object()

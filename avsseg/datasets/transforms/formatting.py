@@ -12,7 +12,7 @@ from .aux_images import aux_image_keys
 
 # Per-frame metainfo copied into every SegDataSample (when present in results).
 DEFAULT_FRAME_META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
-                           'flip', 'flip_direction', 'reduce_zero_label')
+                           'flip', 'flip_direction', 'reduce_zero_label', 'silent_labels')
 # Clip-level metainfo, the same for every frame of the clip.
 DEFAULT_CLIP_META_KEYS = ('clip_id', 'num_frames', 'subset', 'category', 'audio_path', 'audio_perturbation')
 
