@@ -353,6 +353,8 @@ def load_beats_checkpoint(path: str) -> Dict[str, object]:
             labels = json.loads(meta['label_dict']) if 'label_dict' in meta else None
         except json.JSONDecodeError as err:
             raise ValueError(f'{path!r}: bad JSON in its metadata ({err})') from None
+        if not isinstance(cfg, dict) or not (labels is None or isinstance(labels, dict)):
+            raise ValueError(f'{path!r}: its "beats_cfg" / "label_dict" metadata must be JSON objects')
         label_dict = None if labels is None else {int(k): v for k, v in labels.items()}
         return dict(cfg=cfg, model=model, label_dict=label_dict)
     try:
