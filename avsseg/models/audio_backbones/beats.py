@@ -505,7 +505,9 @@ class BEATs(BaseModule):
         mids = [_label_dict_to_mids(labels, c['predictor_class'], f'{source} ({what})')
                 for labels, what in ((file_labels, 'file'), (label_dict, 'label_dict argument')) if labels is not None]
         if len(mids) == 2 and mids[0] != mids[1]:
-            raise ValueError(f'{source}: the label_dict argument differs from the file\'s label_dict')
+            first = next(i for i, (a, b) in enumerate(zip(*mids)) if a != b)
+            raise ValueError(f'{source}: the label_dict argument differs from the file\'s label_dict (class {first}: '
+                             f'{mids[1][first]!r} given, {mids[0][first]!r} in the file)')
         self.label_mids: Optional[List[str]] = mids[0] if mids else None
 
         if ckpt is not None:
