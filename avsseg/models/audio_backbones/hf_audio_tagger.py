@@ -113,6 +113,9 @@ class HFAudioTagger(BaseModule):
         else:
             raise ValueError(f'{name}: {mcfg.model_type} needs a feature extractor: put preprocessor_config.json in '
                              "the pretrained folder or give feature_extractor=dict(type=..., ...)")
+        if self.front_end is not None and getattr(self.front_end, 'sample_rate', self.sample_rate) != self.sample_rate:
+            raise ValueError(f'{name}: the front end is for {self.front_end.sample_rate} Hz but sample_rate is '
+                             f'{self.sample_rate}; resample the waveforms or give a matching front_end')
         if self.freeze:
             freeze_module(self.model)
 

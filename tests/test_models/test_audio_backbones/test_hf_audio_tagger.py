@@ -166,3 +166,29 @@ def test_in_an_audio_visual_segmentor_on_waveform_windows():
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     assert all(p.grad is None for p in model.audio_backbone.parameters())
     assert model.neck.tpavi_blocks['0'].out_norm.weight.grad.abs().sum() > 0
+
+
+def test_other_audio_classifiers_through_their_feature_extractor():
+    """Any AutoModelForAudioClassification: wav2vec2 for sequence classification, embeddings = its classifier input."""
+    from transformers import Wav2Vec2FeatureExtractor
+    torch.manual_seed(0)
+    w2v = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, conv_dim=(16, 16),
+               conv_stride=(5, 4), conv_kernel=(10, 8), num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+               classifier_proj_size=24, num_labels=4)
+    fe = dict(type='Wav2Vec2FeatureExtractor', do_normalize=True)
+    logits = HFAudioTagger(config=w2v, model_type='wav2vec2', feature_extractor=fe, output='logits')
+    wave = _waves(2)
+    inputs = Wav2Vec2FeatureExtractor(do_normalize=True)(list(wave.numpy()), sampling_rate=16000, return_tensors='pt')
+    with torch.no_grad():
+        ref = logits.model(**inputs, output_hidden_states=True)
+    torch.testing.assert_close(logits(wave), ref.logits, rtol=1e-5, atol=1e-6)
+    emb = HFAudioTagger(config=w2v, model_type='wav2vec2', feature_extractor=fe, output='embedding')
+    emb.model.load_state_dict(logits.model.state_dict())
+    pooled = logits.model.projector(ref.hidden_states[-1]).mean(dim=1)  # Wav2Vec2ForSequenceClassification pooling
+    out = emb(wave)
+    assert out.shape == (2, 24) and emb.out_channels == 24
+    torch.testing.assert_close(out, pooled, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match='needs a feature extractor'):
+        HFAudioTagger(config=w2v, model_type='wav2vec2')
+    with pytest.raises(ValueError, match='front end is for 16000 Hz but sample_rate is 8000'):
+        HFAudioTagger(config=_config(), sample_rate=8000)
