@@ -503,13 +503,15 @@ class AuTRHead(AudioQueryMask2FormerHead):
                       groups: List[List[int]], num_boxes: float) -> Dict[str, Tensor]:
         """Matching and the three losses of one decoder layer (shapes as in :meth:`loss_by_feat`, ``scores``
         ``[L, Q]``)."""
-        sound_target = torch.ones_like(scores, dtype=torch.long)  # 1 = not sounding (mmdet's background label)
+        # one-hot targets (1 = sounding): mmdet's FocalLoss then takes its PyTorch path on any device, also with an
+        # mmcv built without CUDA ops (whose sigmoid_focal_loss kernel it would call for class-index targets)
+        sound_target = torch.zeros_like(scores)
         loss_focal = masks.sum() * 0
         loss_dice = masks.sum() * 0
         for rows in groups:
             index = torch.tensor(rows, device=scores.device)
             matched = self.match(scores[index], masks[index], gt_masks[index], valid[index])
-            sound_target[index, matched] = torch.where(sounding[index], 0, 1)
+            sound_target[index, matched] = sounding[index].to(scores.dtype)
             clip_valid = valid[index]
             if not clip_valid.any():
                 continue
@@ -517,7 +519,7 @@ class AuTRHead(AudioQueryMask2FormerHead):
             target = gt_masks[index][clip_valid][None].to(pred.dtype)
             loss_focal = loss_focal + self.loss_mask(pred, target, avg_factor=num_boxes)
             loss_dice = loss_dice + self.loss_dice(pred.sigmoid(), target, avg_factor=num_boxes)
-        loss_sound = self.loss_sound(scores.reshape(-1, 1), sound_target.reshape(-1), avg_factor=num_boxes)
+        loss_sound = self.loss_sound(scores.reshape(-1, 1), sound_target.reshape(-1, 1), avg_factor=num_boxes)
         return dict(loss_sound=loss_sound, loss_focal=loss_focal, loss_dice=loss_dice)
 
     # ---------------------------------------------------------------- predict

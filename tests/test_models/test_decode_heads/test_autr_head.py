@@ -134,10 +134,10 @@ def test_one_query_per_clip_and_silent_frames_get_no_sound_target(head):
         del head.loss_sound.forward
     assert len(calls) == head.num_transformer_decoder_layers  # deep supervision: one sound loss per layer
     for _, target, kwargs in calls:
-        target = target.view(2, head.num_queries)  # [frames, queries]; 0 = sounding, 1 = not
+        target = target.view(2, head.num_queries)  # [frames, queries], one-hot: 1 = sounding
         assert kwargs['avg_factor'] == 2  # num_boxes = labelled frames
-        assert (target[0] == 0).sum() == 1
-        assert (target[1] == 1).all()
+        assert (target[0] == 1).sum() == 1
+        assert (target[1] == 0).all()
 
 
 # ------------------------------------------------------------------ spec test 7: loss frames
@@ -372,3 +372,31 @@ def test_a_few_steps_lower_the_loss():
         optimizer.step()
         totals.append(total.item())
     assert totals[-1] < 0.8 * totals[0], totals
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    no_dropout = dict(
+        encoder=dict(num_layers=1, layer_cfg=dict(self_attn_cfg=dict(num_heads=4, num_points=2, dropout=0.0),
+                                                  ffn_cfg=dict(feedforward_channels=64, ffn_drop=0.0))),
+        decoder=dict(num_layers=2, layer_cfg=dict(self_attn_cfg=dict(num_heads=4, dropout=0.0),
+                                                  cross_attn_cfg=dict(num_heads=4, num_points=2, dropout=0.0),
+                                                  ffn_cfg=dict(feedforward_channels=64, ffn_drop=0.0))),
+        pixel_decoder=dict(type='CrossModalFPN', channels=C, mask_channels=16, num_heads=4, feedforward_channels=64,
+                           dropout=0.0))
+    heads = []
+    for with_cp in (False, True):
+        torch.manual_seed(0)
+        h = MODELS.build(head_cfg(with_cp=with_cp, **no_dropout))
+        h.init_weights()
+        h.train()
+        heads.append(h)
+    gt = torch.zeros(SIZE, SIZE, dtype=torch.long)
+    gt[16:48, 16:48] = 1
+    grads = []
+    for h in heads:
+        feats = random_feats(num_frames=1, seed=9)
+        losses = h.loss(feats, [sample(gt)])
+        sum(losses.values()).backward()
+        grads.append({n: p.grad.clone() for n, p in h.named_parameters()})
+    for name, grad in grads[0].items():
+        assert torch.allclose(grad, grads[1][name], atol=1e-6), name
