@@ -1,4 +1,5 @@
 from .avs_synthetic_dataset import AVSSyntheticDataset
+from .avsbench_ms3_class_index_dataset import AVSBenchMS3ClassIndexDataset
 from .avsbench_ms3_dataset import AVSBenchMS3Dataset
 from .avsbench_s4_dataset import AVSBenchS4Dataset
 from .avsbench_semantic_dataset import AVSBenchSemanticDataset, avss_palette
@@ -8,5 +9,5 @@ from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'BaseAVSDataset', 'AVSBenchS4Dataset', 'AVSBenchMS3Dataset', 'AVSBenchSemanticDataset', 'avss_palette',
-    'AudioPerturbedDataset', 'AVSSyntheticDataset'
+    'AudioPerturbedDataset', 'AVSSyntheticDataset', 'AVSBenchMS3ClassIndexDataset'
 ]

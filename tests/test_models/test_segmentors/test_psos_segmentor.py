@@ -90,6 +90,12 @@ def test_stage1_configs():
     assert get_config('cmms/cmms_psos_r50-in1k_s4_stage1_wo-soas.py').model.decode_head.loss_soas is None
     pvt = get_config('cmms/cmms_psos_pvt-in1k_s4_stage1.py').model
     assert pvt.backbone.type == 'PVTv2' and pvt.decode_head.in_channels == [64, 128, 320, 512]
+    ms3 = get_config('cmms/cmms_psos_r50-in1k_ms3_stage1.py')
+    assert ms3.train_dataloader.dataset.type == 'AVSBenchMS3ClassIndexDataset'
+    assert ms3.val_dataloader.dataset.type == 'AVSBenchMS3Dataset' and ms3.train_dataloader.batch_size == 6
+    assert ms3.model.decode_head.num_classes == 70 and ms3.model.decode_head.loss_cls.class_weight[-1] == 0.1
+    assert len(ms3.model.decode_head.loss_cls.class_weight) == 71
+    assert get_config('cmms/cmms_psos_pvt-in1k_ms3_stage1.py').model.backbone.type == 'PVTv2'
 
 
 def test_param_count_r50_is_near_table5():
