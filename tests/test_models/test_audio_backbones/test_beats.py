@@ -299,3 +299,32 @@ def test_init_weights_reloads_pretrained(official):
         model.patch_embedding.weight.zero_()  # what a parent's init_cfg could do
     model.init_weights()
     assert torch.equal(model.patch_embedding.weight, state['patch_embedding.weight'])
+
+
+def test_in_an_audio_visual_segmentor_on_waveform_windows(official):
+    """inputs['audio'] [B*T, 16000] reaches BEATs; padded frames' features are zeroed; after the segmentor's
+    init_weights the file's weights are still there; the frozen encoder gets no gradient while the rest trains."""
+    from mmengine.registry import init_default_scope
+
+    from avsseg.testing import demo_clip_inputs, get_config, tiny_model_cfg
+    path, state = official
+    init_default_scope('avsseg')
+    torch.manual_seed(0)
+    cfg = tiny_model_cfg(get_config('_base_/models/tpavi_r50.py').model)
+    cfg.audio_backbone = dict(type='BEATs', pretrained=path, cfg=TINY, output='embedding')
+    cfg.neck.audio_channels = 32
+    model = MODELS.build(cfg)
+    model.init_weights()
+    for key, value in model.audio_backbone.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    model.train()
+    data = demo_clip_inputs(data_preprocessor=model.data_preprocessor, training=True, num_frames=3, size=64,
+                            labeled=[[True, False, False], [True, True, False]],
+                            padded=[[False, False, False], [False, False, True]], audio_shape=(16000, ))
+    audio = model.extract_audio_feat(data['inputs']['audio'], [s.metainfo for s in data['data_samples']])
+    assert audio.shape == (6, 32) and not audio[5].any() and audio[:5].abs().sum(dim=1).gt(0).all()
+    torch.testing.assert_close(audio[:5], model.audio_backbone(data['inputs']['audio'][:5]))
+    losses = model(**data, mode='loss')
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    assert all(p.grad is None for p in model.audio_backbone.parameters())
+    assert model.neck.tpavi_blocks['0'].out_norm.weight.grad.abs().sum() > 0
