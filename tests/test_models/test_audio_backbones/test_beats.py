@@ -263,6 +263,14 @@ def test_bad_weight_files_and_cfgs(official, tmp_path):
         BEATs(pretrained=str(tmp_path / 'tab.pt'))
     with pytest.raises(ValueError, match=r'waveforms \[N, L\]'):
         BEATs(cfg=TINY)(torch.zeros(2, 1, 16000))
+    # a checkpoint's cfg field BEATs does not know is dropped with a warning naming it, never silently
+    torch.save(dict(cfg=dict(BEATS_DEFAULT_CFG, **TINY, mask_prob=0.75), model=state), tmp_path / 'extra.pt')
+    with pytest.warns(UserWarning, match=r"extra\.pt.*unknown to BEATs: \['mask_prob'\]"):
+        BEATs(pretrained=str(tmp_path / 'extra.pt'))
+    from safetensors.torch import save_file
+    save_file({k: v.clone() for k, v in state.items()}, str(tmp_path / 'plain.safetensors'))
+    with pytest.raises(ValueError, match=r'plain\.safetensors.*beats2avsseg'):
+        BEATs(pretrained=str(tmp_path / 'plain.safetensors'))
 
 
 def test_label_dict_from_audioset_csv(official, tmp_path):
