@@ -315,9 +315,11 @@ def load_beats_checkpoint(path: str) -> Dict[str, object]:
     """Reads a BEATs weight file: a released ``.pt`` or the output of ``tools/model_converters/beats2avsseg.py``.
 
     ``.pt`` / ``.pth``: ``torch.load(weights_only=True)`` of ``{'cfg': dict, 'model': state dict,
-    'label_dict': {index: mid}}`` (label_dict only in fine-tuned models). The released files hold only dicts,
-    tensors, strings and numbers, which the safe loader accepts without allowlisting anything; numpy scalars, if
-    a re-saved file has them, are already allowlisted by avsseg (``avsseg.utils.checkpoint_compat``).
+    'label_dict': {index: mid}}`` (label_dict only in fine-tuned models). unilm saves plain dicts of tensors,
+    strings and numbers, which the safe loader accepts without allowlisting anything (third-party code loads
+    ``BEATs_iter3_plus_AS2M.pt`` with ``weights_only=True``; no released file could be opened here). numpy
+    scalars, if a re-saved file has them, are already allowlisted by avsseg (``avsseg.utils.checkpoint_compat``);
+    any other global is refused with torch's reason and the file name.
     ``.safetensors``: the tensors are the state dict; ``cfg`` and ``label_dict`` are JSON in its metadata.
 
     Args:
