@@ -171,3 +171,21 @@ class AudioVisualSemanticIntegration:
         positions = self.integrate(labels.tolist(), scores.tolist(), tc)
         index = torch.as_tensor(positions, dtype=torch.long, device=potential.device)
         return dict(sounding=potential[index], potential=potential, labels=labels[index], sound_categories=tc)
+
+    def integrate_instances(self, instances, tag_probs: torch.Tensor, mids: Optional[Sequence[str]] = None
+                            ) -> torch.Tensor:
+        """The rule on a frame's potential set as ``PSOSHead.predict_instances`` gives it.
+
+        Args:
+            instances: ``InstanceData`` with ``labels`` ``[N4]`` (``0..K-1``) and ``scores`` ``[N4]``, already
+                filtered (the head's ``instance_filter='two_phase'`` with this ``iou_thr``; the filter is
+                idempotent, so :meth:`__call__` on the same queries gives the same set).
+            tag_probs: ``[L]`` the frame's tag confidences.
+            mids: the mid of each tag column (default: the tree's order).
+
+        Returns:
+            LongTensor ``[S]`` positions (into ``instances``) of the sounding masks, by descending score.
+        """
+        tc = self.sound_categories(torch.as_tensor(tag_probs), mids)[0]
+        positions = self.integrate(instances.labels.tolist(), instances.scores.tolist(), tc)
+        return torch.as_tensor(positions, dtype=torch.long, device=instances.labels.device)

@@ -139,3 +139,25 @@ def test_call_filters_then_integrates():
     assert silent['sounding'].numel() == 0 and silent['potential'].tolist() == [0, 3, 2]
     with pytest.raises(ValueError, match=r'cls_probs must be \[Q, 7\]'):
         avis()(probs[:, :5], masks, tags())
+
+
+def test_integrate_instances_of_the_filtered_set():
+    from mmengine.structures import InstanceData
+    K = len(CLASSES)
+    probs = torch.full((4, K + 1), 0.01)
+    for q, (label, p) in enumerate([(MAN, 0.9), (ECAR, 0.6), (MAN, 0.7), (HORSE, 0.5)]):
+        probs[q, label] = p
+    masks = torch.zeros(4, 8, 8, dtype=torch.bool)
+    masks[0, :4, :4] = masks[1, :4, 4:] = masks[2, 4:, 4:] = masks[3, 4:, :4] = True
+    integ = avis()
+    tag_probs = tags(male_speech=0.6, bus=0.5)
+    full = integ(probs, masks, tag_probs)
+    # the filter is idempotent: the head's filtered set goes through __call__ unchanged
+    assert full['potential'].tolist() == [0, 1, 3, 2]
+    kept = full['potential']
+    again = integ(probs[kept], masks[kept], tag_probs)
+    assert kept[again['potential']].tolist() == kept.tolist()
+    assert kept[again['sounding']].tolist() == full['sounding'].tolist()
+    instances = InstanceData(labels=probs.argmax(1)[full['potential']], scores=probs.max(1).values[full['potential']])
+    positions = integ.integrate_instances(instances, tag_probs)
+    assert full['potential'][positions].tolist() == full['sounding'].tolist() == [0, 1]
