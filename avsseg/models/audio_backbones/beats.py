@@ -25,8 +25,9 @@ from .fbank import KaldiFbank
 
 #: ``BEATsConfig``'s defaults in microsoft/unilm ``beats/BEATs.py``. A checkpoint's ``cfg`` (and a user ``cfg``)
 #: updates them, as ``BEATsConfig.update`` does, so a field a released checkpoint leaves out takes the same value
-#: as in the original code. The released models set ``input_patch_size=16``, ``relative_position_embedding``,
-#: ``gru_rel_pos`` and ``deep_norm`` in their ``cfg``; fine-tuned ones also ``finetuned_model=True``.
+#: as in the original code. The released models are expected to set ``input_patch_size=16`` (16 x 16 patches, the
+#: paper), ``relative_position_embedding``, ``gru_rel_pos`` and ``deep_norm``, and the fine-tuned ones
+#: ``finetuned_model=True``; no released file was opened here: ``beats2avsseg.py`` prints a file's cfg.
 BEATS_DEFAULT_CFG = dict(
     input_patch_size=-1,  # patch size of the fbank patch embedding (-1: must come from the checkpoint / cfg)
     embed_dim=512,  # patch embedding dimension
