@@ -14,7 +14,7 @@ from avsseg.registry import MODELS
 CONVERTER = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'tools', 'model_converters',
                          'beats2avsseg.py')
 
-# spec sheet seed001.md 6.4, plus the switches the released checkpoints turn on
+# spec sheet seed001.md 6.4, plus the switches the released checkpoints are expected to turn on
 TINY = dict(input_patch_size=16, encoder_layers=1, encoder_embed_dim=32, encoder_ffn_embed_dim=64,
             encoder_attention_heads=2, conv_pos=16, conv_pos_groups=4, relative_position_embedding=True,
             num_buckets=32, max_distance=64, gru_rel_pos=True, deep_norm=True, finetuned_model=True,
