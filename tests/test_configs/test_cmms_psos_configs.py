@@ -62,3 +62,12 @@ def test_tiny_config_keeps_the_structure():
     steps = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     assert steps[3:5] == ['ClipSelectLabelledFrames', 'ClipCategoryToLabel']
     assert [m['type'] for m in cfg.val_evaluator] == ['AVSBinaryMetric', 'PotentialInstanceMetric']
+
+
+def test_swin_b_base_is_near_table5():
+    """Sanity check, not parity: PSOS-Swin-B has about 101.80M parameters (Table 5 / BAVS Table IV)."""
+    cfg = get_config('_base_/models/psos_swin-b.py').model
+    assert cfg.backbone.type == 'mmdet.SwinTransformer' and cfg.decode_head.in_channels == [128, 256, 512, 1024]
+    cfg.backbone.init_cfg = None
+    n = sum(p.numel() for p in MODELS.build(cfg).parameters()) / 1e6
+    assert abs(n - 101.80) / 101.80 < 0.1, n
