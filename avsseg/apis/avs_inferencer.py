@@ -22,13 +22,14 @@ from avsseg.datasets.audio import load_audio, to_mono_16k
 from avsseg.datasets.audio.io import SOUNDFILE_EXTENSIONS
 from avsseg.datasets.avsbench_semantic_dataset import avss_palette
 from avsseg.datasets.maskige import MASKIGE_SUFFIX
+from avsseg.datasets.transforms import LoadClipAnnotations, LoadClipAudio, LoadClipFrames, LoadClipWaveform
 from avsseg.datasets.transforms.aux_images import declare_aux_image_key
 from avsseg.datasets.transforms.formatting import avs_collate
 from avsseg.registry import DATASETS, INFERENCERS, TRANSFORMS
 from avsseg.utils import drop_missing_weight_files
 from avsseg.utils.config_scope import configs_root
-from .sampling import (AVSBENCH_FRAME_OFFSET, centred_log_mel, clip_spans, clip_waveform, num_sampled_seconds,
-                       second_frame_indices)
+from .sampling import (AVSBENCH_FRAME_OFFSET, centred_log_mel, centred_windows, clip_spans, clip_waveform,
+                       num_sampled_seconds, second_frame_indices)
 from .video_io import IMAGE_EXTENSIONS, VideoInfo, iter_video_frames, list_frame_files, probe_video
 
 #: Repository ``configs/`` folder, where a config name (``tpavi_tiny_synthetic_s4``) is looked up.
@@ -61,6 +62,19 @@ def resolve_config(model: ModelType) -> ModelType:
 def _type_name(transform_cfg: Any) -> str:
     kind = transform_cfg.get('type', '') if isinstance(transform_cfg, dict) else ''
     return kind.split('.')[-1] if isinstance(kind, str) else getattr(kind, '__name__', '')
+
+
+def _loader_role(transform_cfg: Any) -> str:
+    """``FRAME_LOADER`` / ``AUDIO_LOADER`` / ``ANNOTATION_LOADER`` when the transform is one of those loaders or a
+    subclass of one (``LoadClipWaveform`` is an audio loader), else its type name."""
+    kind = transform_cfg.get('type') if isinstance(transform_cfg, dict) else None
+    cls = TRANSFORMS.get(kind) if isinstance(kind, str) else kind
+    if isinstance(cls, type):
+        for base, role in ((LoadClipFrames, FRAME_LOADER), (LoadClipAudio, AUDIO_LOADER),
+                           (LoadClipAnnotations, ANNOTATION_LOADER)):
+            if issubclass(cls, base):
+                return role
+    return _type_name(transform_cfg)
 
 
 def _dataset_cfg(cfg: Config) -> dict:
@@ -423,7 +437,7 @@ class AVSInferencer(BaseInferencer):
         pipeline_cfg = copy.deepcopy(cfg.test_dataloader.dataset.get('pipeline'))
         if pipeline_cfg is None:
             pipeline_cfg = copy.deepcopy(_dataset_cfg(cfg).get('pipeline'))
-        names = [_type_name(t) for t in pipeline_cfg]
+        names = [_loader_role(t) for t in pipeline_cfg]
         for required in (FRAME_LOADER, AUDIO_LOADER):
             if required not in names:
                 raise ValueError(f'AVSInferencer: the test pipeline has no {required}; the inferencer replaces '
@@ -643,7 +657,11 @@ class AVSInferencer(BaseInferencer):
                     meta.append(dict(source_index=index, source_name=source.name, frame_index=frame.index,
                                      frame_time=frame.time, second=-1,
                                      is_output=k in by_second and rank < len(by_second[k])))
-                audio = centred_log_mel(wave, [f.time for f in chosen])
+                times = [f.time for f in chosen]
+                loader = self._loader.audio_loader
+                # waveform loaders (LoadClipWaveform) take the window centred on each frame, VGGish ones its log-mel
+                audio = centred_windows(wave, times, loader.WINDOW) if isinstance(loader, LoadClipWaveform) \
+                    else centred_log_mel(wave, times)
                 yield self._make_item(source, index, f'{source.name}_clip{clip}', [f.image for f in chosen], None,
                                       [f'{f.index:06d}' for f in chosen], [f.index for f in chosen], meta, aux,
                                       None, audio)

@@ -71,6 +71,30 @@ def clip_waveform(wave16k: np.ndarray, first_second: int, num_seconds: int) -> n
     return np.ascontiguousarray(wave16k[start:start + num_seconds * TARGET_SAMPLE_RATE], dtype=np.float32)
 
 
+def centred_windows(wave16k: np.ndarray, times: Sequence[float], length: int) -> np.ndarray:
+    """One waveform window of ``length`` samples per time, centred on it (for waveform audio loaders such as
+    ``LoadClipWaveform``, whose models take raw 16 kHz windows instead of VGGish log-mel).
+
+    Sound before the start or after the end of ``wave16k`` counts as silence (zeros).
+
+    Args:
+        wave16k: float ``[samples]`` mono at 16 kHz.
+        times: seconds.
+        length: samples per window (16000 for 1 s).
+
+    Returns:
+        float32 ``[len(times), length]``.
+    """
+    wave = np.asarray(wave16k, np.float32)
+    windows = np.zeros((len(times), length), np.float32)
+    for i, time in enumerate(times):
+        start = int(round(time * TARGET_SAMPLE_RATE)) - length // 2
+        lo, hi = max(start, 0), min(start + length, len(wave))
+        if hi > lo:
+            windows[i, lo - start:hi - start] = wave[lo:hi]
+    return windows
+
+
 def centred_log_mel(wave16k: np.ndarray, times: Sequence[float]) -> np.ndarray:
     """One VGGish log-mel example per time, from the 0.975 s of sound centred on it.
 

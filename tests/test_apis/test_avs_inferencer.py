@@ -259,3 +259,30 @@ def test_maskige_models_take_a_maskige_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match='000003_mask_color.png'):
         (tmp_path / 'maskige' / '000003_mask_color.png').unlink()
         inferencer(dict(video=video, aux_images=dict(maskige=str(tmp_path / 'maskige'))))
+
+
+def test_waveform_models_get_windows_of_their_frames(tmp_path, video7s):
+    """A config whose audio loader is a subclass of LoadClipAudio (LoadClipWaveform, for taggers and HF encoders)
+    runs: sampled clips get the loader's 1 s windows, every-frame clips the 1 s centred on each frame."""
+    from avsseg.apis.sampling import centred_windows
+    cfg = Config.fromfile(TINY_TPAVI)
+    waveform = [dict(type='LoadClipWaveform') if t['type'] == 'LoadClipAudio' else t for t in cfg.test_pipeline]
+    assert waveform != cfg.test_pipeline
+    cfg.test_dataloader.dataset.pipeline = waveform
+    cfg.model.audio_backbone = dict(
+        type='HFAudioEncoder', model_type='wav2vec2', feature_extractor=dict(type='Wav2Vec2FeatureExtractor'),
+        config=dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                    conv_dim=(16, 16), conv_stride=(5, 4), conv_kernel=(10, 8), num_conv_pos_embeddings=16,
+                    num_conv_pos_embedding_groups=2))
+    config = str(tmp_path / 'tpavi_wav2vec2.py')
+    cfg.dump(config)
+    inferencer = AVSInferencer(config, save_random_checkpoint(config, tmp_path / 'w.pth'), device='cpu',
+                               show_progress=False)
+    (first, _) = batches(inferencer, video7s)
+    assert first['inputs']['audio'][0].shape == (5, 16000)
+    every = batches(inferencer, video7s, every_frame=True)
+    assert every[0]['inputs']['audio'][0].shape == (5, 16000)
+    pred = inferencer(video7s)['predictions']
+    assert pred['masks'].shape == (7, 64, 64)
+    # sound before the start is silence; the window is centred on the time
+    np.testing.assert_allclose(centred_windows(np.arange(1.0, 5.0), [0.0], 4), [[0, 0, 1, 2]])
