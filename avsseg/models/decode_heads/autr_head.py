@@ -275,11 +275,18 @@ class AuTRHead(AudioQueryMask2FormerHead):
             # the costs live in avsseg's registry; mmdet's assigner builds them in the current default scope
             with DefaultScope.overwrite_default_scope('avsseg'):
                 self.assigner = TASK_UTILS.build(train_cfg['assigner'])
+        self._reset_parameters()
 
     def init_weights(self) -> None:
+        """The parts' own initialisation, then (without an ``init_cfg``) :meth:`_reset_parameters` again, since
+        mmengine's defaults of the children (e.g. the attention's) run in between."""
+        BaseModule.init_weights(self)
+        if self.init_cfg is None:
+            self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
         """ReferFormer's initialisation: xavier-uniform transformer weights, deformable attention's own init,
         normal level embeddings, xavier reference-point layer with zero bias, sounding-score bias prior 0.01."""
-        BaseModule.init_weights(self)
         for module in (self.encoder, self.decoder):
             for p in module.parameters():
                 if p.dim() > 1:
@@ -487,6 +494,9 @@ class AuTRHead(AudioQueryMask2FormerHead):
         Returns:
             ``loss_sound`` / ``loss_focal`` / ``loss_dice`` of the last layer and ``d{i}.loss_*`` of layer ``i``.
         """
+        if not hasattr(self, 'assigner'):
+            raise ValueError('AuTRHead: training needs train_cfg=dict(assigner=...) (the matcher); the head was built '
+                             'with train_cfg=None')
         groups = clip_groups(batch_img_metas)
         gt_masks, valid = self._targets_at_mask_stride(batch_gt_instances, all_mask_preds[0].shape[-2:])
         sounding = (gt_masks & valid).flatten(1).any(1)

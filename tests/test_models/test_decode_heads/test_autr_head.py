@@ -259,7 +259,7 @@ def test_forward_shapes_and_reference_points(head):
     ref = bundle.extras['reference_points']
     assert ref.shape == (4, 3, 2) and (ref >= 0).all() and (ref <= SIZE).all()
     # slots are shared by all frames: same learnable positions -> same reference points
-    assert torch.equal(ref[0], ref[3])
+    assert torch.allclose(ref[0], ref[3], atol=1e-5)
 
 
 def test_every_parameter_learns(head):
@@ -400,3 +400,12 @@ def test_gradient_checkpointing_gives_the_same_gradients():
         grads.append({n: p.grad.clone() for n, p in h.named_parameters()})
     for name, grad in grads[0].items():
         assert torch.allclose(grad, grads[1][name], atol=1e-6), name
+
+
+def test_built_head_is_initialised_and_needs_a_matcher_to_train():
+    head = MODELS.build(head_cfg(train_cfg=None))
+    assert all(torch.isfinite(p).all() for p in head.parameters())  # usable before init_weights (tools/test.py)
+    assert head.sound_embed.bias.item() == pytest.approx(-math.log(99), abs=1e-6)
+    gt = torch.zeros(SIZE, SIZE, dtype=torch.long)
+    with pytest.raises(ValueError, match='train_cfg'):
+        head.loss(random_feats(num_frames=1), [sample(gt)])
