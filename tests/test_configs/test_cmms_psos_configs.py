@@ -11,7 +11,8 @@ init_default_scope('avsseg')
 ROOT = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'cmms')
 CHECKED = {
     'cmms_psos_r50-in1k_s4_stage1', 'cmms_psos_pvt-in1k_s4_stage1', 'cmms_psos_r50-in1k_s4_stage1_wo-soas',
-    'cmms_psos_r50-in1k_ms3_stage1', 'cmms_psos_pvt-in1k_ms3_stage1', 'cmms_psos_tiny_synthetic_s4_stage1'
+    'cmms_psos_r50-in1k_ms3_stage1', 'cmms_psos_pvt-in1k_ms3_stage1', 'cmms_psos_r50-in1k_ms3_stage1_wo-soas',
+    'cmms_psos_tiny_synthetic_s4_stage1'
 }
 
 
@@ -34,7 +35,12 @@ def test_stage1_configs():
     assert cfg.train_dataloader.batch_size == cfg.total_batch_size == 32
     steps = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     assert steps.index('ClipSelectLabelledFrames') < steps.index('ClipCategoryToLabel')
-    assert get_config('cmms/cmms_psos_r50-in1k_s4_stage1_wo-soas.py').model.decode_head.loss_soas is None
+    for subset in ('s4', 'ms3'):
+        ablation = get_config(f'cmms/cmms_psos_r50-in1k_{subset}_stage1_wo-soas.py')
+        full = get_config(f'cmms/cmms_psos_r50-in1k_{subset}_stage1.py')
+        assert ablation.model.decode_head.loss_soas is None
+        ablation.model.decode_head.loss_soas = full.model.decode_head.loss_soas
+        assert ablation.to_dict() == full.to_dict()  # the switch is the only difference
     pvt = get_config('cmms/cmms_psos_pvt-in1k_s4_stage1.py').model
     assert pvt.backbone.type == 'PVTv2' and pvt.decode_head.in_channels == [64, 128, 320, 512]
     ms3 = get_config('cmms/cmms_psos_r50-in1k_ms3_stage1.py')
