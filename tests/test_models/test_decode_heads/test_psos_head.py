@@ -268,3 +268,24 @@ def test_predict_instances_and_the_kept_outputs():
     with torch.no_grad():
         more = two_phase.predict_instances(inputs, metas)
     assert all(len(m) >= len(i) for m, i in zip(more, instances))
+
+
+def test_losses_see_only_the_labelled_frames():
+    """S4: frame 1 of each clip is labelled; the other frames' features and ground truth change nothing."""
+    head = psos().eval()
+    inputs = feats(4, num_frames=2, audio=False)
+    data = samples(2, 2, labeled=[True, False], num_classes=K + 1, seed=4)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        base = head.loss(inputs, data, None)
+    visual = tuple(v.clone() for v in inputs)
+    for v in visual:
+        v[[1, 3]] = torch.randn_like(v[[1, 3]])
+    for i in (1, 3):
+        data[i].gt_sem_seg.data[:] = 1  # even a foreground GT on an unlabelled frame is not read
+    torch.manual_seed(0)
+    with torch.no_grad():
+        moved = head.loss(inputs.replace(visual=visual), data, None)
+    assert set(moved) == set(base)
+    for key in base:
+        assert torch.equal(moved[key], base[key]), key

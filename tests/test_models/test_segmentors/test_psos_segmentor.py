@@ -71,3 +71,15 @@ def test_class_count_is_the_predicted_maps():
         cfg.audio_backbone = None
         cfg.backbone.backbone.init_cfg = None
         MODELS.build(cfg)
+
+
+def test_stage1_is_invariant_to_the_audio():
+    model = tiny_model().eval()
+    data = batch(model, False)
+    with torch.no_grad():
+        first = model(**data, mode='predict')
+        data['inputs']['audio'] = torch.randn_like(data['inputs']['audio'])
+        second = model(**data, mode='predict')
+    for a, b in zip(first, second):
+        assert torch.equal(a.seg_logits.data, b.seg_logits.data)
+        assert torch.equal(a.pred_instances.masks, b.pred_instances.masks)
