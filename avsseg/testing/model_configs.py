@@ -88,6 +88,10 @@ def _siam_encoder(backbone: dict) -> List[int]:
     return channels
 
 
+def _frozen_backbone(backbone: dict) -> List[int]:
+    return _shrink_backbone(backbone['backbone'], 'backbone.backbone')
+
+
 # type name -> shrinks the dict in place and returns the widths of the levels it outputs
 _BACKBONES: Dict[str, Callable[[dict], List[int]]] = {
     'ResNet': _resnet,
@@ -96,6 +100,7 @@ _BACKBONES: Dict[str, Callable[[dict], List[int]]] = {
     'PVTv2': _pvt,
     'PyramidVisionTransformerV2': _pvt,
     'SiamEncoder': _siam_encoder,
+    'FrozenBackbone': _frozen_backbone,
 }
 
 
@@ -169,9 +174,38 @@ def _auss_head(head: dict, in_channels: Sequence[int]) -> None:
         unmixing.update(num_heads=TINY_NUM_HEADS, feedforward_channels=2 * TINY_EMBED_DIMS)
 
 
-_NECKS = {'TPAVINeck': _tpavi_neck}
+def _avff_neck(neck: dict, visual: Sequence[int]) -> List[int]:
+    """AVFFNeck: stage 1 passes through, stages 2-4 fused at the query heads' embedding width."""
+    neck.update(in_channels=list(visual), audio_channels=TINY_AUDIO_CHANNELS, channels=TINY_EMBED_DIMS,
+                num_heads=TINY_NUM_HEADS)
+    if neck.get('norm_cfg', {}).get('type') == 'GN':
+        neck['norm_cfg'] = dict(neck['norm_cfg'], num_groups=TINY_NORM_GROUPS)
+    return [visual[0]] + [TINY_EMBED_DIMS] * (len(visual) - 1)
+
+
+def _autr_head(head: dict, in_channels: Sequence[int]) -> None:
+    """AuTRHead: deformable encoder / decoder, CrossModalFPN and the dynamic mask head at tiny widths."""
+    head.update(in_channels=list(in_channels), feat_channels=TINY_EMBED_DIMS, num_queries=TINY_NUM_QUERIES)
+    if head.get('audio_channels') is not None:
+        head['audio_channels'] = TINY_EMBED_DIMS  # the neck's projected audio
+    for key, cross in (('encoder', False), ('decoder', True)):
+        part = head.setdefault(key, {})
+        part['num_layers'] = TINY_ENCODER_LAYERS if key == 'encoder' else TINY_DECODER_LAYERS
+        layer = part.setdefault('layer_cfg', {})
+        layer.setdefault('self_attn_cfg', {})['num_heads'] = TINY_NUM_HEADS
+        deform = layer.setdefault('cross_attn_cfg' if cross else 'self_attn_cfg', {})
+        deform.update(num_heads=TINY_NUM_HEADS, num_points=TINY_DEFORM_POINTS)
+        layer.setdefault('ffn_cfg', {})['feedforward_channels'] = 2 * TINY_EMBED_DIMS
+    pixel_decoder = head.setdefault('pixel_decoder', dict(type='CrossModalFPN'))
+    pixel_decoder.update(channels=TINY_EMBED_DIMS, mask_channels=TINY_EMBED_DIMS, num_heads=TINY_NUM_HEADS,
+                         feedforward_channels=2 * TINY_EMBED_DIMS)
+    for key in ('in_channels', 'stage1_channels', 'audio_channels'):
+        pixel_decoder.pop(key, None)  # filled in by the head
+
+
+_NECKS = {'TPAVINeck': _tpavi_neck, 'AVFFNeck': _avff_neck}
 _HEADS = {'AVSBenchHead': _avsbench_head, 'AudioQueryMask2FormerHead': _query_head, 'COMBOHead': _query_head,
-          'AUSSHead': _auss_head}
+          'AUSSHead': _auss_head, 'AuTRHead': _autr_head}
 
 
 def tiny_model_cfg(model_cfg: dict) -> ConfigDict:
@@ -179,14 +213,17 @@ def tiny_model_cfg(model_cfg: dict) -> ConfigDict:
 
     Structure and switches stay; sizes change:
 
-    - visual backbone (also inside a ``SiamEncoder``): a ResNet becomes a ResNet-18 with 16 base channels, a
-      PVT-v2 one block per stage with embed dims 16 (heads 1/2/4/8); both give levels of 16/32/64/128 channels;
+    - visual backbone (also inside a ``SiamEncoder`` or a ``FrozenBackbone``): a ResNet becomes a ResNet-18 with 16
+      base channels, a PVT-v2 one block per stage with embed dims 16 (heads 1/2/4/8); both give levels of
+      16/32/64/128 channels;
     - audio backbone (VGGish, LogMelCNN): ``LogMelCNN(channels=(4, ), out_channels=16)`` (VGGish cannot be made
       small);
     - ``TPAVINeck``: 16 channels; ``AVSBenchHead``: 8 mid / 8 channels;
     - query heads (``AudioQueryMask2FormerHead``, ``COMBOHead``, ``AUSSHead``): 32-dim embeddings with 4
       attention heads, 4 queries, 3 decoder layers, 1 pixel-decoder layer with 2 sampling points, GroupNorm of 8
       groups, audio MLP 32 wide, BFM 32-dim, A2U with 1 encoder layer (0 stays 0), 64 points for the mask losses;
+    - ``AVFFNeck`` 32 channels and 4 heads; ``AuTRHead`` 32-dim with 4 heads, 4 queries, 1 encoder and 3 decoder
+      layers with 2 sampling points, ``CrossModalFPN`` 32 channels (FFN 64, C_m 32);
     - input widths follow (``in_channels`` of wrappers, necks and heads; ``audio_channels``);
     - no weight files: ``pretrained`` / ``init_cfg`` of the segmentor and backbones are dropped;
     - a fixed padding size of the data preprocessor (``size``) becomes ``size_divisor=32``, so tiny frames are not
