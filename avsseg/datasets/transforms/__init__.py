@@ -1,6 +1,7 @@
 from .aux_images import AUX_IMAGE_KEYS, aux_image_keys, declare_aux_image_key
 from .clip_audio_perturbation import ClipAudioPerturbation
 from .clip_category_to_label import ClipCategoryToLabel
+from .clip_sample_frames import ClipSampleFrames
 from .clip_transform_broadcaster import ClipTransformBroadcaster
 from .formatting import PackAVSInputs, avs_collate
 from .loading import LoadClipAnnotations, LoadClipAudio, LoadClipFrames
@@ -18,5 +19,5 @@ __all__ = [
     'LoadClipMaskige', 'ClipTransformBroadcaster', 'ClipResize', 'ClipRandomResize', 'ClipRandomCrop',
     'ClipPhotoMetricDistortion', 'ClipPad', 'ClipSelectLabelledFrames', 'AUX_IMAGE_KEYS',
     'aux_image_keys', 'declare_aux_image_key', 'ClipAudioPerturbation', 'LoadSilentObjectLabels', 'LoadClipWaveform',
-    'ClipCategoryToLabel'
+    'ClipCategoryToLabel', 'ClipSampleFrames'
 ]

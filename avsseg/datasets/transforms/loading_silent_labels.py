@@ -72,8 +72,11 @@ class LoadSilentObjectLabels(BaseTransform):
 
     def key_of(self, img_path: str) -> str:
         """The file's key of a frame path."""
-        if self.data_root is not None and osp.isabs(img_path):
-            return osp.normpath(osp.relpath(img_path, self.data_root))
+        if self.data_root is not None:
+            # a relative data_root (the configs' 'data/...') gives relative frame paths under it too
+            root, path = osp.abspath(self.data_root), osp.abspath(img_path)
+            if osp.isabs(img_path) or path.startswith(root + osp.sep):
+                return osp.normpath(osp.relpath(path, root))
         return osp.normpath(img_path)
 
     def transform(self, results: Dict) -> Dict:
