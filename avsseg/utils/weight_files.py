@@ -10,8 +10,8 @@ lets ``tools/test.py`` run without the pretraining files.
 import os.path as osp
 from typing import Any, List, Tuple
 
-#: Keys of a module config that hold a local weight file.
-WEIGHT_KEYS = ('pretrained', 'pca_params')
+#: Keys of a module config that hold a local weight file (``stage1_checkpoint``: AVSCSegmentor's frozen stage 1).
+WEIGHT_KEYS = ('pretrained', 'pca_params', 'stage1_checkpoint')
 
 
 def _is_local(path: Any) -> bool:
