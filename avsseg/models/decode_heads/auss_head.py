@@ -14,6 +14,7 @@ from .audio_query_mask2former_head import AudioQueryMask2FormerHead
 
 SOUND, SILENT = 0, 1  # the class predictor's two outputs (Eq. 11); silent is Mask2Former's no-object
 MASK_HEADS = ('linear', 'mlp')
+INFERENCE_MODES = ('sound', 'eq20')
 DEFAULT_LOSS_CLS = dict(type='SoftmaxFocalLoss', gamma=2.0, class_weight=[1.0, 1.0], loss_weight=5.0)
 
 
@@ -38,7 +39,7 @@ class AUSSHead(AudioQueryMask2FormerHead):
       and AQML (``loss_aqml`` on the last layer's mask probabilities) over all real frames (S4: the 4 unlabelled
       frames too), selected by ``p(sound) > delta``; ``delta`` is set every iteration by ``DeltaScheduleHook``
       (Eq. 22) and logged;
-    - :meth:`predict_by_feat`: Eq. 20-21 as two channels (see there).
+    - :meth:`predict_by_feat`: Eq. 20-21 as two channels (see there and ``inference``).
 
     The Mask2Former losses (class: softmax focal loss on {sound, silent}; dice on the matched query's mask) stay
     on the labelled frames; mask BCE is computed by mmdet's loss but left out of the loss dict unless
@@ -58,6 +59,13 @@ class AUSSHead(AudioQueryMask2FormerHead):
         use_mask_loss: keep Mask2Former's mask BCE in the loss dict.
         score_scale: ``k`` of the inference scores ``k * [s_bg, s_fg]``; only spreads the soft map over the F
             thresholds, the hard mask does not depend on it.
+        inference: ``'sound'`` (default): Eq. 20 among the queries classified *sound* only, a pixel foreground
+            where the winning query's mask is > 0.5, as Mask2Former's inference leaves no-object queries out;
+            ``'eq20'``: the spec sheet's literal reading [REC B19], silent queries competing for pixels with
+            ``p(silent) * m``. Silent is Mask2Former's no-object, whose masks get no loss, so under ``'eq20'``
+            they outbid the sounding query on most object pixels: the tiny S4 model (configs/auss/README.md)
+            scored mJ 0.239 with ``'eq20'`` (73% of the ground-truth pixels that the sounding query's mask
+            covered went to silent queries) and see docs/auss.md for ``'sound'``.
         **kwargs: arguments of :class:`AudioQueryMask2FormerHead` and mmseg's ``Mask2FormerHead``.
     """
 
@@ -71,10 +79,13 @@ class AUSSHead(AudioQueryMask2FormerHead):
                  delta: float = 0.55,
                  use_mask_loss: bool = False,
                  score_scale: float = 1.0,
+                 inference: str = 'sound',
                  **kwargs):
         if num_classes != 2:
             raise ValueError(f'AUSSHead: AUSS segments sounding objects of the binary subsets (num_classes=2: '
                              f'background, sounding), got num_classes={num_classes}')
+        if inference not in INFERENCE_MODES:
+            raise ValueError(f'AUSSHead: inference must be one of {INFERENCE_MODES}, got {inference!r}')
         if mask_head not in MASK_HEADS:
             raise ValueError(f'AUSSHead: mask_head must be one of {MASK_HEADS}, got {mask_head!r}')
         # mmdet builds the class loss from its own registry, which does not reach avsseg's (SoftmaxFocalLoss): it
@@ -115,6 +126,7 @@ class AUSSHead(AudioQueryMask2FormerHead):
         self.delta = float(delta)
         self.use_mask_loss = use_mask_loss
         self.score_scale = float(score_scale)
+        self.inference = inference
 
     # ---------------------------------------------------------------- hooks
     def fuse_pixel_features(self, mask_features: Tensor, multi_scale_memorys: List[Tensor],
@@ -190,22 +202,46 @@ class AUSSHead(AudioQueryMask2FormerHead):
         losses['delta'] = sound_prob.new_tensor(self.delta)
         return losses
 
+    def assign_pixels(self, cls_score: Tensor, mask_pred: Tensor,
+                      size: Tuple[int, int]) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Which query each pixel goes to and the two scores of Eq. 20-21 (see ``inference`` in the class doc).
+
+        Args:
+            cls_score: class logits of one decoder layer ``[N, Q, 2]`` (``[sound, silent]``).
+            mask_pred: mask logits ``[N, Q, h, w]``, upsampled to ``size`` (the padded input size) first.
+            size: ``(H, W)``.
+
+        Returns:
+            ``is_sound [N, Q]`` (bool, ``argmax p_i = sound``), ``owner [N, H, W]`` (the query each pixel goes to),
+            ``s_bg`` and ``s_fg`` ``[N, H, W]``; a pixel is foreground exactly when ``s_fg > s_bg``.
+        """
+        mask_prob = F.interpolate(mask_pred, size=size, mode='bilinear', align_corners=False).sigmoid()
+        conf, cls = F.softmax(cls_score, dim=-1).max(dim=-1)  # [N, Q]
+        is_sound = cls == SOUND
+        scores = conf[..., None, None] * mask_prob  # [N, Q, H, W]
+        sound_mask = is_sound[..., None, None]
+        if self.inference == 'eq20':
+            owner = scores.argmax(dim=1)
+            s_fg = torch.where(sound_mask, scores, torch.zeros_like(scores)).amax(dim=1)
+            s_bg = torch.where(sound_mask, torch.zeros_like(scores), scores).amax(dim=1)
+            return is_sound, owner, s_bg, s_fg
+        # 'sound': Eq. 20's argmax over the sounding queries only; the winner's mask decides the pixel
+        owner = torch.where(sound_mask, scores, torch.full_like(scores, -1.0)).argmax(dim=1)
+        s_fg = mask_prob.gather(1, owner[:, None]).squeeze(1) * is_sound.any(dim=1)[:, None, None]
+        return is_sound, owner, 1.0 - s_fg, s_fg
+
     def predict_by_feat(self, all_cls_scores: List[Tensor], all_mask_preds: List[Tensor],
                         batch_img_metas: List[dict]) -> Tensor:
         """Eq. 20-21 as two channels ``[N, 2, H_pad, W_pad]``: ``score_scale * [s_bg, s_fg]``.
 
         Each query takes its class ``c_i = argmax p_i`` and scores ``p_i(c_i) * m_i(x, y)`` (masks upsampled to the
-        padded input size first); ``s_fg`` is the best score of the queries whose class is *sound*, ``s_bg`` of
-        those whose class is *silent* (0 when there are none). Eq. 20 gives a pixel to the best query overall, so
-        it is foreground exactly when ``s_fg > s_bg``, i.e. when ``softmax([s_bg, s_fg])[1] > 0.5`` (the metric's
-        foreground probability) or the argmax the segmentor takes is channel 1; the soft values feed M_F.
+        padded input size first). ``inference='sound'`` (default): a pixel goes to the best-scoring *sound* query
+        and is foreground where that query's mask ``m > 0.5`` (``s_fg = m``, ``s_bg = 1 - m``; 0 / 1 when no
+        query sounds). ``'eq20'``: ``s_fg`` is the best score of the sound queries, ``s_bg`` of the silent ones (0
+        when there are none), so a pixel is foreground when Eq. 20's best query overall is a sound one. Either
+        way the pixel is foreground exactly when ``softmax([s_bg, s_fg])[1] > 0.5`` (the metric's foreground
+        probability) or the argmax the segmentor takes is channel 1; the soft values feed M_F.
         """
-        size = padded_input_size(batch_img_metas)
-        mask_prob = F.interpolate(all_mask_preds[-1], size=size, mode='bilinear', align_corners=False).sigmoid()
-        prob = F.softmax(all_cls_scores[-1], dim=-1)
-        conf, cls = prob.max(dim=-1)  # [N, Q]
-        scores = conf[..., None, None] * mask_prob  # [N, Q, H, W]
-        is_sound = (cls == SOUND)[..., None, None]
-        s_fg = torch.where(is_sound, scores, torch.zeros_like(scores)).amax(dim=1)
-        s_bg = torch.where(is_sound, torch.zeros_like(scores), scores).amax(dim=1)
+        _, _, s_bg, s_fg = self.assign_pixels(all_cls_scores[-1], all_mask_preds[-1],
+                                              padded_input_size(batch_img_metas))
         return self.score_scale * torch.stack([s_bg, s_fg], dim=1)

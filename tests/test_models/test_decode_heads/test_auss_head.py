@@ -114,7 +114,8 @@ def test_ground_truth_is_one_sound_instance():
 
 def test_eq20_inference_hand_case():
     """Spec test 8: q1 sound 0.9 with mask [0.8, 0.3], q2 silent 0.8 with mask [0.5, 0.9] -> [1, 0]."""
-    head = build_head(auss_cfg(num_queries=2, unmixing=dict(type='AudioUnmixing', num_frames=3, num_layers=0)))
+    head = build_head(auss_cfg(num_queries=2, unmixing=dict(type='AudioUnmixing', num_frames=3, num_layers=0),
+                               inference='eq20'))
     cls = torch.log(torch.tensor([[[0.9, 0.1], [0.2, 0.8]]]))
     logit = lambda p: math.log(p / (1 - p))  # noqa: E731
     masks = torch.tensor([[[[logit(0.8), logit(0.3)]], [[logit(0.5), logit(0.9)]]]])
@@ -124,6 +125,29 @@ def test_eq20_inference_hand_case():
     head.score_scale = 10.0
     torch.testing.assert_close(head.predict_by_feat([cls], [masks], [dict(batch_input_shape=(1, 2))])[0, :, 0],
                                10 * torch.tensor([[0.40, 0.72], [0.72, 0.27]]))
+
+
+def test_sound_query_inference_hand_case():
+    """inference='sound' (default): silent queries take no pixel; the best sound query's mask > 0.5 decides.
+
+    q1 sound 0.9 mask [0.8, 0.3, 0.2], q2 silent 0.8 mask [0.5, 0.9, 0.9], q3 sound 0.6 mask [0.1, 0.7, 0.4]:
+    pixel 1 -> q1 (0.72 vs 0.06), m 0.8 -> foreground; pixel 2 -> q3 (0.42 vs 0.27), m 0.7 -> foreground (Eq. 20
+    with q2 would give it to q2: 0.72); pixel 3 -> q3 (0.24 vs 0.18), m 0.4 -> background. No sound query: empty.
+    """
+    head = build_head(auss_cfg(num_queries=3, unmixing=dict(type='AudioUnmixing', num_frames=3, num_layers=0)))
+    assert head.inference == 'sound'
+    cls = torch.log(torch.tensor([[[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]]))
+    logit = lambda p: math.log(p / (1 - p))  # noqa: E731
+    masks = torch.tensor([[[[logit(v) for v in row]] for row in ([0.8, 0.3, 0.2], [0.5, 0.9, 0.9], [0.1, 0.7, 0.4])]])
+    meta = [dict(batch_input_shape=(1, 3), img_shape=(1, 3))]
+    is_sound, owner, s_bg, s_fg = head.assign_pixels(cls, masks, (1, 3))
+    assert is_sound.tolist() == [[True, False, True]] and owner[0, 0].tolist() == [0, 2, 2]
+    out = head.predict_by_feat([cls], [masks], meta)
+    torch.testing.assert_close(out[0, :, 0], torch.tensor([[0.2, 0.3, 0.6], [0.8, 0.7, 0.4]]))
+    assert out.argmax(1)[0, 0].tolist() == [1, 1, 0]
+    silent = torch.log(torch.tensor([[[0.1, 0.9], [0.2, 0.8], [0.4, 0.6]]]))
+    out = head.predict_by_feat([silent], [masks], meta)
+    assert out[0, 1].eq(0).all() and out[0, 0].eq(1).all()
 
 
 def test_trains_one_step_and_predicts():
@@ -150,6 +174,8 @@ def test_variants_and_bad_arguments():
     assert not {'loss_aqdl', 'loss_aqml', 'delta'} & set(seeded_loss(no_aq, feats(3, num_frames=3), samples(1, 3)))
     with pytest.raises(ValueError, match='num_classes=2'):
         build_head(auss_cfg(num_classes=71))
+    with pytest.raises(ValueError, match='inference must be one of'):
+        build_head(auss_cfg(inference='panoptic'))
     with pytest.raises(ValueError, match='mask_head'):
         build_head(auss_cfg(mask_head='conv'))
     with pytest.raises(ValueError, match='the unmixing gives 5 queries'):
