@@ -45,6 +45,9 @@ class AVSBinaryMetric(BaseClipMetric):
     - ``empty_frac``: fraction of scored, non-padded frames whose binarised prediction (``p > 0.5``) has no
       foreground pixel (padded frames are left out: the segmentor forces them to background). Useful with
       test-time audio perturbations (silence should empty the prediction).
+    - ``mean_bg_frac``: mean over the same frames of the fraction of (non-ignored) pixels predicted background,
+      i.e. the official J against an all-empty ground truth: seed 001's Table 6 "mIoU" for silent / mismatched
+      audio, where ``--audio-perturb`` keeps the original ground truth.
     - ``mJ_frame``, ``num_frames_scored``, ``num_frames_empty_gt``, ``num_clips``.
 
     All scores are fractions in [0, 1]. The evaluated dataset must have two classes (checked when the runner sets
@@ -108,6 +111,7 @@ class AVSBinaryMetric(BaseClipMetric):
         padded = np.zeros(num_frames, dtype=bool)
         empty_gt = np.zeros(num_frames, dtype=bool)
         pred_empty = np.zeros(num_frames, dtype=bool)
+        bg_frac = np.zeros(num_frames, dtype=np.float64)
         jaccard = np.zeros(num_frames, dtype=np.float64)
         f_fixed = np.zeros(num_frames, dtype=np.float64)
         f_curves = np.zeros((num_frames, self.num_thresholds), dtype=np.float32)
@@ -124,13 +128,14 @@ class AVSBinaryMetric(BaseClipMetric):
             fg = (gt == 1) & valid
             pred = prob > 0.5
             pred_empty[t] = not bool((pred & valid).any())
+            bg_frac[t] = float((~pred & valid).sum()) / max(int(valid.sum()), 1)
             jaccard[t] = frame_jaccard(pred, fg, valid)
             if fg.any():
                 f_fixed[t] = frame_fscore(pred, fg, valid, self.beta2)
                 f_curves[t] = frame_fscore_curve(prob, fg, self.thresholds, valid, self.beta2).cpu().numpy()
             else:
                 empty_gt[t] = True
-        return dict(scored=scored, padded=padded, empty_gt=empty_gt, pred_empty=pred_empty,
+        return dict(scored=scored, padded=padded, empty_gt=empty_gt, pred_empty=pred_empty, bg_frac=bg_frac,
                     jaccard=jaccard, f_fixed=f_fixed, f_curves=f_curves)
 
     def aggregate(self, results: List[dict]) -> Dict[str, Any]:
@@ -149,7 +154,7 @@ class AVSBinaryMetric(BaseClipMetric):
             raise ValueError(f'{self.name}: no frame to score (no labelled, non-padded frame with ground truth '
                              f'in the evaluated clips)')
         cat = {k: np.concatenate([r[k] for r in results]) for k in
-               ('empty_gt', 'pred_empty', 'padded', 'jaccard', 'f_fixed', 'f_curves')}
+               ('empty_gt', 'pred_empty', 'bg_frac', 'padded', 'jaccard', 'f_fixed', 'f_curves')}
         counted = scored & ~cat['empty_gt']
         real = scored & ~cat['padded']
         metrics: Dict[str, Any] = OrderedDict()
@@ -160,6 +165,7 @@ class AVSBinaryMetric(BaseClipMetric):
         metrics['F_frame'] = float(cat['f_fixed'][counted].mean()) if counted.any() else 0.0
         metrics['F_frame_max'] = float(cat['f_curves'][counted].max(1).mean()) if counted.any() else 0.0
         metrics['empty_frac'] = float(cat['pred_empty'][real].mean()) if real.any() else math.nan
+        metrics['mean_bg_frac'] = float(cat['bg_frac'][real].mean()) if real.any() else math.nan
         metrics['num_frames_scored'] = int(scored.sum())
         metrics['num_frames_empty_gt'] = int((scored & cat['empty_gt']).sum())
         metrics['num_clips'] = len(results)
