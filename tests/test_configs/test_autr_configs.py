@@ -179,3 +179,19 @@ def test_tiny_configs_share_one_model():
     assert s4.model.backbone.type == 'ResNet'  # trained from scratch: a frozen random backbone would be useless
     model = MODELS.build(s4.model)
     assert model.decode_head.mask_head.controller.num_layers == 2
+
+
+def test_tiny_model_cfg_keeps_every_switch_of_the_recipe():
+    """tiny_model_cfg changes only widths, depths, counts and weight files of an AuTR recipe (fusion, audio tokens,
+    query selection, loss weights and matching costs stay)."""
+    original = _load('autr_pvt_s4').model
+    tiny = tiny_model_cfg(original)
+    sizes = {'depth', 'stem_channels', 'base_channels', 'embed_dims', 'num_layers', 'num_heads', 'in_channels',
+             'channels', 'audio_channels', 'feat_channels', 'num_queries', 'num_groups', 'num_points',
+             'feedforward_channels', 'mask_channels', 'init_cfg', 'checkpoint', 'pretrained', 'len'}
+    changed = differing_keys(original.to_dict(), tiny.to_dict())
+    others = sorted(k for k in changed if not k.startswith('audio_backbone.') and k.split('.')[-1] not in sizes
+                    and not k.split('.')[-1].isdigit() and '.init_cfg.' not in k)
+    assert not others, others
+    assert tiny.neck.fuse == 'mul' and tiny.decode_head.select == 'clip' and tiny.backbone.type == 'FrozenBackbone'
+    assert tiny.decode_head.train_cfg == original.decode_head.train_cfg
