@@ -1,6 +1,6 @@
-"""AUSS through the tools on tiny generated sets: the tiny curriculum (auss_tiny_synthetic_s4.py with train.py, test.py
-with swapped audio; auss_tiny_synthetic_ms3.py from that checkpoint) and count_queries.py on the MS3 model, plus
-count_queries' counting on hand-made scores."""
+"""AUSS through the tools on tiny generated sets: the tiny curriculum (auss_tiny_synthetic_s4.py with train.py, then
+auss_tiny_synthetic_ms3.py from that checkpoint, test.py with swapped audio) and count_queries.py on the MS3 model,
+plus count_queries' counting on hand-made scores."""
 import csv
 import json
 import os.path as osp
@@ -57,18 +57,18 @@ def test_tiny_curriculum_through_the_tools(roots, tmp_path):
     log = proc.stdout + proc.stderr
     assert 'Iter(train) [2/2]' in log and 'loss_aqdl' in log and 'loss_aqml' in log and 'decode.delta' in log
     assert 'mJ' in log and (s4_work / 'iter_2.pth').is_file()
-    proc = run(python_tool('test.py', TINY_S4, s4_work / 'iter_2.pth', '--work-dir', tmp_path / 'test_s4',
-                           '--audio-perturb', 'swap', *data_root_options(roots['s4']),
-                           'test_dataloader.num_workers=0'), env)
-    log = proc.stdout + proc.stderr
-    assert 'audio perturbation: swap' in log and 'mJ' in log
-
     # stage 2 starts from the stage-1 weights (load_from, every weight loaded)
     proc = run(python_tool('train.py', TINY_MS3, '--work-dir', ms3_work, '--threads', '1',
                            *data_root_options(roots['ms3']), *SHORT, f'load_from={s4_work / "iter_2.pth"}'), env)
     log = proc.stdout + proc.stderr
     assert f'Load checkpoint from {s4_work / "iter_2.pth"}' in log
     assert 'Iter(train) [2/2]' in log and (ms3_work / 'iter_2.pth').is_file()
+
+    proc = run(python_tool('test.py', TINY_MS3, ms3_work / 'iter_2.pth', '--work-dir', tmp_path / 'test_ms3',
+                           '--audio-perturb', 'swap', *data_root_options(roots['ms3']),
+                           'test_dataloader.num_workers=0'), env)
+    log = proc.stdout + proc.stderr
+    assert 'audio perturbation: swap' in log and 'mJ' in log
 
     out_dir = tmp_path / 'count'
     proc = run(python_tool(osp.join('analysis_tools', 'count_queries.py'), TINY_MS3, ms3_work / 'iter_2.pth',
@@ -78,7 +78,7 @@ def test_tiny_curriculum_through_the_tools(roots, tmp_path):
     assert summary['num_queries'] == 16 and summary['objects_json'].endswith('synthetic_ms3.json')
     with open(out_dir / 'per_frame.csv') as f:
         frames = list(csv.DictReader(f))
-    # MS3: every frame of the 2 test clips is real and scored
+    # MS3: every frame of the 2 clips (the tiny configs test on the val split) is real and scored
     assert len(frames) == summary['frames'] == 10
     assert all(0 <= int(r['shown']) <= int(r['firing']) <= 16 and r['sounding'] != '' for r in frames)
     with open(out_dir / 'per_clip.csv') as f:

@@ -63,9 +63,9 @@ class AUSSHead(AudioQueryMask2FormerHead):
             where the winning query's mask is > 0.5, as Mask2Former's inference leaves no-object queries out;
             ``'eq20'``: the spec sheet's literal reading [REC B19], silent queries competing for pixels with
             ``p(silent) * m``. Silent is Mask2Former's no-object, whose masks get no loss, so under ``'eq20'``
-            they outbid the sounding query on most object pixels: the tiny S4 model (configs/auss/README.md)
-            scored mJ 0.239 with ``'eq20'`` (73% of the ground-truth pixels that the sounding query's mask
-            covered went to silent queries) and see docs/auss.md for ``'sound'``.
+            they outbid the sounding query on most object pixels: the tiny S4 model (docs/auss.md) scored mJ
+            0.239 with ``'eq20'`` (73% of the ground-truth pixels that the sounding query's mask covered went to
+            silent queries) and 0.589 with ``'sound'``.
         **kwargs: arguments of :class:`AudioQueryMask2FormerHead` and mmseg's ``Mask2FormerHead``.
     """
 
