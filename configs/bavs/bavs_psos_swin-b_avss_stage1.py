@@ -24,7 +24,8 @@ total_batch_size = 10
 train_dataloader = dict(batch_size=total_batch_size, dataset=dict(pipeline=train_pipeline))
 val_evaluator = [
     dict(type='AVSSemanticMetric', score_padded_frames=False),
-    dict(type='PotentialInstanceMetric', classes=_base_.avss_classes),
+    # prefixed: both metrics report the test-time audio perturbation, and mmengine refuses a key twice
+    dict(type='PotentialInstanceMetric', classes=_base_.avss_classes, prefix='instances'),
 ]
 test_evaluator = val_evaluator
 model = dict(decode_head=dict(output='semantic'))

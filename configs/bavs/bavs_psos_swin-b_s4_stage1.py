@@ -32,7 +32,9 @@ total_batch_size = 20
 train_dataloader = dict(batch_size=total_batch_size, dataset=dict(pipeline=train_pipeline))
 val_evaluator = [
     dict(type='AVSBinaryMetric', fscore_batch_clips=4),
-    dict(type='PotentialInstanceMetric'),  # binary S4 masks: class-agnostic recall
+    # binary S4 masks: class-agnostic recall; prefixed: both metrics report the test-time audio perturbation, and
+    # mmengine refuses a key twice
+    dict(type='PotentialInstanceMetric', prefix='instances'),
 ]
 test_evaluator = val_evaluator
 model = dict(decode_head=dict(output='binary'))

@@ -58,7 +58,8 @@ test_dataloader = dict(
     dataset=dict(**dataset_common, pipeline=test_pipeline))
 val_evaluator = [
     dict(type='AVSSemanticMetric'),
-    dict(type='PotentialInstanceMetric', classes=categories),
+    # prefixed: both metrics report the test-time audio perturbation, and mmengine refuses a key twice
+    dict(type='PotentialInstanceMetric', classes=categories, prefix='instances'),
 ]
 test_evaluator = val_evaluator
 

@@ -8,7 +8,9 @@
 # Model (LogMelTagger, _base_/models/bavs_tagger_tiny_synthetic.py): Kaldi log-mel (64 bands) -> LogMelCNN ->
 # Linear(128, 9).
 # Target (AudioTaggingModel): multi-hot of the classes in the frame's semantic mask (a silent clip: none);
-# 30% of the windows get white noise at -5..10 dB SNR and the 'noise' tag. Multi-label BCE, AdamW 1e-3.
+# 10% of the windows become digital silence with no tag (the synthetic silent clips are quiet, not zero; without
+# this the tagger tagged zeros at random), then 30% get white noise at -5..10 dB SNR and the 'noise' tag.
+# Multi-label BCE, AdamW 1e-3.
 # Two random labelled frames per clip (ClipSampleFrames), 16 clips per batch, 300 iterations.
 # Its checkpoint's audio_backbone.* goes into the stage-2 checkpoint with tools/model_converters/compose_two_stage.py.
 _base_ = ['../_base_/default_runtime.py', '_base_/models/bavs_tagger_tiny_synthetic.py']
@@ -24,7 +26,8 @@ model = dict(
     num_classes=len(categories),
     noise_tag=8,  # /syn/noise
     noise_prob=0.3,
-    snr_range=(-5.0, 10.0))
+    snr_range=(-5.0, 10.0),
+    silence_prob=0.1)
 
 loading = [dict(type='LoadClipFrames'), dict(type='LoadClipAnnotations'), dict(type='LoadClipWaveform')]
 train_pipeline = [

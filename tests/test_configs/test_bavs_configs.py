@@ -21,7 +21,8 @@ def test_every_config_loads_and_is_checked():
     expected |= {f'bavs_avis_beats_{b}_{s}' for b in BACKBONES for s in SUBSETS}
     expected |= {f'bavs_wo-avis_swin-b_{s}' for s in SUBSETS}
     expected |= {'bavs_tagger_tiny_synthetic_avss', 'bavs_psos_tiny_synthetic_avss_stage1',
-                 'bavs_avis_tiny_synthetic_avss', 'bavs_wo-avis_tiny_synthetic_avss'}
+                 'bavs_psos_tiny_synthetic_avss_stage1_wo-soao', 'bavs_avis_tiny_synthetic_avss',
+                 'bavs_wo-avis_tiny_synthetic_avss'}
     assert names == expected
     for name in names:
         get_config(f'bavs/{name}.py')
@@ -74,3 +75,7 @@ def test_stage2_configs():
     tiny = get_config('bavs/bavs_avis_tiny_synthetic_avss.py')
     assert list(tiny.model.integrator.classes) == list(tree.visual_classes)
     assert get_config('bavs/bavs_wo-avis_tiny_synthetic_avss.py').model.mode == 'top1'
+    tiny1 = get_config('bavs/bavs_psos_tiny_synthetic_avss_stage1.py').model.decode_head
+    assert tiny1.silent_exclusion and tiny1.loss_soas.loss_weight == 1.0 and tiny1.instance_filter == 'two_phase'
+    plain = get_config('bavs/bavs_psos_tiny_synthetic_avss_stage1_wo-soao.py').model.decode_head
+    assert not plain.silent_exclusion and plain.loss_soas is None

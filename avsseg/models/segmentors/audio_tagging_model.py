@@ -30,7 +30,9 @@ class AudioTaggingModel(BaseModel):
     a silent frame (all background) has no tag. With ``noise_prob > 0`` a share of the training windows gets
     Gaussian white noise at an SNR drawn from ``snr_range`` (relative to the window's mean power; a silent window
     uses RMS 0.1, as ``mix_at_snr``) and the ``noise_tag`` as an extra positive: the tag of a non-visual
-    "ambient" node of the tree, which BAVS's integration ignores.
+    "ambient" node of the tree, which BAVS's integration ignores. With ``silence_prob > 0`` a share of the windows
+    is first replaced by digital silence (zeros) with no tag: the synthetic "silent" clips are quiet but not zero,
+    and a tagger that never saw zeros tagged them at random (``--audio-perturb silence`` feeds zeros).
 
     Loss: ``F.binary_cross_entropy_with_logits`` averaged over frames and tags (``loss_tag``).
 
@@ -42,6 +44,7 @@ class AudioTaggingModel(BaseModel):
         noise_tag: tag column of white noise (required when ``noise_prob > 0``).
         noise_prob: share of training windows mixed with white noise.
         snr_range: ``(low, high)`` SNR in dB of that noise.
+        silence_prob: share of training windows replaced by zeros with an all-zero target.
         ignore_index: label of ignored pixels.
         data_preprocessor: ``AVSDataPreprocessor`` config.
     """
@@ -53,6 +56,7 @@ class AudioTaggingModel(BaseModel):
                  noise_tag: Optional[int] = None,
                  noise_prob: float = 0.0,
                  snr_range: Tuple[float, float] = (-5.0, 10.0),
+                 silence_prob: float = 0.0,
                  ignore_index: int = 255,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg=None):
@@ -69,6 +73,8 @@ class AudioTaggingModel(BaseModel):
             raise ValueError(f'AudioTaggingModel: tag columns {bad} outside the tagger\'s 0..{num_labels - 1}')
         if noise_prob > 0 and noise_tag is None:
             raise ValueError('AudioTaggingModel: noise_prob > 0 needs noise_tag (the column of the noise tag)')
+        if not 0.0 <= silence_prob <= 1.0:
+            raise ValueError(f'AudioTaggingModel: silence_prob {silence_prob} must be in [0, 1]')
         if not 0.0 <= noise_prob <= 1.0 or snr_range[0] > snr_range[1]:
             raise ValueError(f'AudioTaggingModel: noise_prob {noise_prob} must be in [0, 1] and snr_range '
                              f'{snr_range} ordered (low, high)')
@@ -76,6 +82,7 @@ class AudioTaggingModel(BaseModel):
         self.noise_tag = noise_tag
         self.noise_prob = float(noise_prob)
         self.snr_range = (float(snr_range[0]), float(snr_range[1]))
+        self.silence_prob = float(silence_prob)
         self.ignore_index = ignore_index
 
     # ---------------------------------------------------------------- targets
@@ -94,6 +101,13 @@ class AudioTaggingModel(BaseModel):
             row[self.class_to_tag.cpu()[present.cpu() - 1]] = 1.0
             rows.append(row)
         return torch.stack(rows)
+
+    def silence(self, wave: Tensor, target: Tensor) -> Tuple[Tensor, Tensor]:
+        """Zeros (and no tag) in a random ``silence_prob`` share of the rows of ``wave [N, L]``."""
+        chosen = torch.rand(wave.shape[0], device=wave.device) < self.silence_prob
+        if not chosen.any():
+            return wave, target
+        return (wave.masked_fill(chosen[:, None], 0.0), target.masked_fill(chosen[:, None].to(target.device), 0.0))
 
     def add_noise(self, wave: Tensor, target: Tensor) -> Tuple[Tensor, Tensor]:
         """White noise into a random ``noise_prob`` share of the rows of ``wave [N, L]``; their noise tag set."""
@@ -134,6 +148,8 @@ class AudioTaggingModel(BaseModel):
         index = keep.nonzero(as_tuple=True)[0]
         wave = wave[index]
         target = self.targets([data_samples[i] for i in index.tolist()]).to(wave.device)
+        if self.silence_prob > 0:
+            wave, target = self.silence(wave, target)
         if self.noise_prob > 0:
             wave, target = self.add_noise(wave, target)
         logits = self.audio_backbone.logits(wave)
