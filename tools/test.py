@@ -33,8 +33,8 @@ from mmengine.runner import Runner  # noqa: E402
 import avsseg  # noqa: F401,E402  (registries, checkpoint allowlist, avsseg:: config scope)
 from avsseg.datasets.audio import AUDIO_PERTURBATIONS, DEFAULT_PERTURBATION_SNR_DB, WAVEFORM_PERTURBATIONS  # noqa: E402
 from avsseg.evaluation import check_model_classes  # noqa: E402
-from avsseg.utils import (drop_missing_weight_files, set_data_root, setup_cpu_distributed,  # noqa: E402
-                          teardown_distributed)
+from avsseg.utils import (drop_missing_weight_files, fix_persistent_workers, set_data_root,  # noqa: E402
+                          setup_cpu_distributed, teardown_distributed)
 
 PERTURB_WRAPPER = 'AudioPerturbedDataset'
 VIS_HOOK = 'AVSVisualizationHook'
@@ -157,6 +157,9 @@ def main():
         cfg.merge_from_dict(args.cfg_options)
     if args.data_root is not None:
         set_data_root(cfg, args.data_root)
+    # --cfg-options test_dataloader.num_workers=0 alone must work, as it does for tools/train.py
+    for name in fix_persistent_workers(cfg):
+        print_log(f'num_workers=0: persistent_workers turned off for {name}', logger='current')
 
     # work_dir priority: CLI > config > ./work_dirs/<config name>
     if args.work_dir is not None:

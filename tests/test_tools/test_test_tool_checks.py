@@ -46,10 +46,14 @@ def test_matching_checkpoint_is_evaluated_and_audio_warnings_reach_the_log(setup
     wav = sorted(glob.glob(osp.join(data_root, 's4_data', 'audio_wav', 'test', '*', '*.wav')))[0]
     sf.write(wav, np.full(int(8000 * 2.5), 0.1, np.float32), 8000)
     work_dir = tmp / 'work_ok'
-    proc = run(python_tool('test.py', TINY_S4, good, '--work-dir', work_dir, *data_root_options(data_root)),
+    # data_root_options end in --cfg-options; a dataset base's persistent_workers=True with num_workers=0 is
+    # turned off (torch refuses the pair), as tools/train.py does
+    proc = run(python_tool('test.py', TINY_S4, good, '--work-dir', work_dir, *data_root_options(data_root),
+                           'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=True'),
                tool_env(tmp))
     log = proc.stdout + proc.stderr
     assert 'class count: 2 classes in test_dataloader.dataset' in log and 'mF_batch_clips' in log
+    assert 'persistent_workers turned off for test_dataloader' in log
     run_log = open(glob.glob(str(work_dir / '*' / '*.log'))[0]).read()
     assert f'LowSampleRateWarning: {wav}: sample rate 8000 Hz' in run_log
     assert f'AudioPaddingWarning: {wav}: audio gives 2 VGGish example(s) but 5 segments are needed' in run_log
