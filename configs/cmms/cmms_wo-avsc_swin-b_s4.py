@@ -1,7 +1,7 @@
 # CMMS "w/o AVSC" on S4 (Table 4: S4 J 77.42 / F 85.62), test only: the stage-1 PSOS's top-1 instance (the query
-# with the highest argmax-class probability among those not predicting no-object), no audio. Test it with either
-# checkpoint: `tools/test.py configs/cmms/cmms_wo-avsc_swin-b_s4.py STAGE1_OR_STAGE2.pth` (a stage-2 checkpoint
-# holds the same backbone.* / decode_head.* weights; its avsc_head.* / audio_backbone.* keys are ignored).
+# with the highest argmax-class probability among those not predicting no-object), no audio. Test it with the
+# stage-1 checkpoint that stage 2 froze: `tools/test.py configs/cmms/cmms_wo-avsc_swin-b_s4.py STAGE1.pth` (the
+# strict checkpoint check refuses a stage-2 checkpoint, whose avsc_head.* / audio_backbone.* keys this model lacks).
 # Its output does not depend on --audio-perturb (the PSOS sees no audio). The instance count I (Table 3) is logged.
 _base_ = ['./cmms_avsc_beats_swin-b_s4_stage2.py']
 model = dict(

@@ -1,5 +1,5 @@
 # CMMS "w/o AVSC" on the synthetic S4 set, test only: the tiny PSOS's top-1 instance, no audio (seed001.md §6.5).
-# Test it with the stage-1 or the stage-2 checkpoint of the tiny run; see cmms_wo-avsc_swin-b_s4.py.
+# Test it with the stage-1 checkpoint of the tiny run (the one stage 2 froze); see cmms_wo-avsc_swin-b_s4.py.
 _base_ = ['./cmms_avsc_tiny_synthetic_s4_stage2.py']
 model = dict(
     _delete_=True,

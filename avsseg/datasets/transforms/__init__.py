@@ -7,6 +7,7 @@ from .formatting import PackAVSInputs, avs_collate
 from .loading import LoadClipAnnotations, LoadClipAudio, LoadClipFrames
 from .loading_audio_example import LoadClipAudioFromExample
 from .loading_aux import LoadClipAuxImages
+from .loading_instances import LoadClipInstanceSet
 from .loading_maskige import LoadClipMaskige
 from .loading_silent_labels import LoadSilentObjectLabels
 from .loading_waveform import LoadClipWaveform
@@ -19,5 +20,5 @@ __all__ = [
     'LoadClipMaskige', 'ClipTransformBroadcaster', 'ClipResize', 'ClipRandomResize', 'ClipRandomCrop',
     'ClipPhotoMetricDistortion', 'ClipPad', 'ClipSelectLabelledFrames', 'AUX_IMAGE_KEYS',
     'aux_image_keys', 'declare_aux_image_key', 'ClipAudioPerturbation', 'LoadSilentObjectLabels', 'LoadClipWaveform',
-    'ClipCategoryToLabel', 'ClipSampleFrames'
+    'ClipCategoryToLabel', 'ClipSampleFrames', 'LoadClipInstanceSet'
 ]

@@ -4,7 +4,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-from mmengine.structures import PixelData
+from mmengine.structures import InstanceData, PixelData
 from mmseg.structures import SegDataSample
 
 from avsseg.registry import FUNCTIONS, TRANSFORMS
@@ -32,6 +32,8 @@ class PackAVSInputs(BaseTransform):
         - ``aux_image_keys`` and, for each listed key, ``results[key]``: list of T ``[H, W, C]`` auxiliary images
           of the frames' size (COMBO's ``maskige``, ...; see :mod:`avsseg.datasets.transforms.aux_images`).
         - ``img_paths``: list of T paths; per-frame meta ``img_path``.
+        - ``instance_sets``: list of T dicts of arrays (``LoadClipInstanceSet``); each becomes the frame's
+          ``proposals`` ``InstanceData``.
 
     Output:
         ``dict(inputs=dict(frames=uint8 Tensor[T, 3, H, W], audio=Tensor[T, ...], **{key: Tensor[T, C, H, W]
@@ -85,6 +87,9 @@ class PackAVSInputs(BaseTransform):
             if gt_maps is not None:
                 gt = torch.from_numpy(np.ascontiguousarray(gt_maps[t]).astype(np.int64))[None]
                 sample.gt_sem_seg = PixelData(data=gt)
+            if results.get('instance_sets') is not None:  # LoadClipInstanceSet (cached stage-1 instance sets)
+                sample.proposals = InstanceData(**{k: torch.from_numpy(np.asarray(v))
+                                                   for k, v in results['instance_sets'][t].items()})
             meta = dict(clip_meta)
             for key in self.frame_meta_keys:
                 if key in results:

@@ -11,7 +11,7 @@ from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, OptSampleList
 from torch import Tensor
 
 from avsseg.registry import MODELS
-from avsseg.structures import AVFeatures, clip_length, frame_flags, metas_of
+from avsseg.structures import AVFeatures, clip_length, frame_flags, metas_of, padded_input_size
 from .audio_visual_segmentor import AudioVisualSegmentor
 
 INSTANCE_SOURCES = ('online', 'cache')
@@ -168,6 +168,12 @@ class AVSCSegmentor(AudioVisualSegmentor):
                     raise KeyError(f'AVSCSegmentor: instance_source="cache" but {meta.get("img_path", "a frame")} '
                                    'has no proposals; add LoadClipInstanceSet to the pipeline')
                 sets.append(sample.proposals)
+            size = padded_input_size(metas)
+            for meta, inst in zip(metas, sets):
+                if tuple(inst.masks.shape[-2:]) != tuple(size):
+                    raise ValueError(f'AVSCSegmentor: the cached masks of {meta.get("img_path", "a frame")} are '
+                                     f'{tuple(inst.masks.shape[-2:])}, the input is {tuple(size)} after padding; '
+                                     'write the cache at a size the data preprocessor does not pad')
             return sets
         with torch.no_grad():
             feats = AVFeatures(self.extract_visual_feat(inputs), audio=None, num_frames=clip_length(metas))
