@@ -73,5 +73,8 @@ def test_targets_loss_and_noise_tag():
     noisy, noisy_target = model.add_noise(torch.zeros(2, 16000), expected[:2])
     assert noisy.abs().sum() > 0 and noisy_target[:, 8].eq(1).all()
     assert torch.equal(noisy_target[:, :8], expected[:2, :8])
+    model.silence_prob = 1.0
+    quiet, quiet_target = model.silence(wave[:3], expected)
+    assert quiet.eq(0).all() and quiet_target.eq(0).all()
     with pytest.raises(ValueError, match='noise_tag'):
         MODELS.build(dict(get_config('bavs/bavs_tagger_tiny_synthetic_avss.py').model, noise_tag=None))
