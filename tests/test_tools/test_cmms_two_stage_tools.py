@@ -42,7 +42,7 @@ def test_both_stages_through_train_and_test(tmp_path):
     work = tmp_path / 'test_wo_avsc'
     run(python_tool('test.py', WO_AVSC, stage1_ckpt, '--data-root', data_root, '--work-dir', work,
                     '--cfg-options', 'test_dataloader.num_workers=0', 'model.decode_head.num_queries=4'), env)
-    assert 'I_per_frame' in metrics_of(work)
+    assert 'instances/I_per_frame' in metrics_of(work)
     os.remove(stage1_ckpt)  # the stage-2 checkpoint holds every weight
     for perturb in ('none', 'silence'):
         work = tmp_path / f'test_{perturb}'

@@ -36,7 +36,13 @@ class PotentialInstanceMetric(BaseClipMetric):
         silent_categories: categories of clips in which nothing sounds.
         **kwargs: ``score_padded_frames``, ``ignore_index``, ``collect_device``, ``prefix``, ``collect_dir`` of
             :class:`BaseClipMetric`.
+
+    Its keys carry the prefix ``instances/`` by default (``instances/I``, ...): it is used next to a mask metric,
+    and both report ``audio_perturbation`` under ``--audio-perturb``, which mmengine's evaluator refuses as a
+    duplicate key without a prefix.
     """
+
+    default_prefix = 'instances'
 
     def __init__(self,
                  classes: Optional[Sequence[str]] = None,

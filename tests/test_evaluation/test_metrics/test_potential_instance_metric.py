@@ -11,6 +11,13 @@ from avsseg.registry import METRICS
 CLASSES = ('disc', 'square', 'triangle')
 
 
+def _evaluate(metric, clips, **kwargs):
+    """The metric's results without their default prefix ``instances/``, which every key must carry."""
+    res = evaluate(metric, clips, **kwargs)
+    assert res and all(k.startswith('instances/') for k in res), res
+    return {k[len('instances/'):]: v for k, v in res.items()}
+
+
 def square(r0, r1, c0, c1, size=8):
     m = torch.zeros(size, size, dtype=torch.bool)
     m[r0:r1, c0:c1] = True
@@ -43,7 +50,7 @@ def test_hand_case_counts_and_category_recall():
         binary_clip('b', 'disc', [([0], [obj]), ([0, 1, 2], [obj, obj, obj])], labeled=[True, False]),
     ]
     metric = dict(type='PotentialInstanceMetric', classes=CLASSES)
-    res = evaluate(METRICS.build(metric), clips, batch_clips=1)
+    res = _evaluate(METRICS.build(metric), clips, batch_clips=1)
     assert res['I'] == 2 + 1 + 1 + 1 + 1
     assert res['inst_frames'] == 5 and res['inst_gt'] == 5
     assert res['I_per_frame'] == pytest.approx(6 / 5)
@@ -58,21 +65,21 @@ def test_silent_clips_class_index_gt_and_padded_frames():
     clip = with_instances(make_clip('c', None, gts, padded=[False, True]),
                           [([1, 2], [square(0, 4, 0, 4), square(4, 8, 0, 4)]), ([0], [square(0, 8, 0, 8)])])
     silent = binary_clip('s', 'silent', [([0], [square(0, 4, 0, 4)])])
-    res = evaluate(METRICS.build(dict(type='PotentialInstanceMetric', classes=CLASSES)), [clip, silent])
+    res = _evaluate(METRICS.build(dict(type='PotentialInstanceMetric', classes=CLASSES)), [clip, silent])
     assert res['I'] == 3 and res['inst_frames'] == 2  # the padded frame is not scored
     assert res['inst_gt'] == 2 and res['inst_recall'] == pytest.approx(0.5)
     # without classes, binary frames count for the class-agnostic recall only
-    res = evaluate(METRICS.build(dict(type='PotentialInstanceMetric')), [binary_clip('d', 'disc', [([1], [
+    res = _evaluate(METRICS.build(dict(type='PotentialInstanceMetric')), [binary_clip('d', 'disc', [([1], [
         square(0, 4, 0, 4)])])])
     assert 'inst_recall' not in res and res['inst_recall_any'] == 1.0 and res['I'] == 1
-    empty = evaluate(METRICS.build(dict(type='PotentialInstanceMetric')), [silent])
+    empty = _evaluate(METRICS.build(dict(type='PotentialInstanceMetric')), [silent])
     assert math.isnan(empty['inst_recall_any']) and empty['I_per_frame'] == 1.0
 
 
 def test_errors_name_the_frame():
     gts = torch.zeros(1, 8, 8, dtype=torch.long)
     with pytest.raises(KeyError, match='clip e frame 0 has no pred_instances'):
-        evaluate(METRICS.build(dict(type='PotentialInstanceMetric')), [make_clip('e', None, gts)])
+        _evaluate(METRICS.build(dict(type='PotentialInstanceMetric')), [make_clip('e', None, gts)])
     with pytest.raises(ValueError, match="clip f frame 0 has category 'hexagon'"):
-        evaluate(METRICS.build(dict(type='PotentialInstanceMetric', classes=CLASSES)),
-                 [binary_clip('f', 'hexagon', [([0], [square(0, 4, 0, 4)])])])
+        _evaluate(METRICS.build(dict(type='PotentialInstanceMetric', classes=CLASSES)),
+                  [binary_clip('f', 'hexagon', [([0], [square(0, 4, 0, 4)])])])
