@@ -17,6 +17,9 @@ from avs_samples import evaluate, make_clip
 from avsseg.registry import METRICS
 
 SCORES_FILE = osp.join(osp.dirname(__file__), '..', '..', 'data', 'avs_metric_scores.json')
+#: Scores added after the recording (they leave the recorded ones unchanged and are tested on their own):
+#: ``mean_bg_frac``, seed 001's Table 6 audio-sensitivity score (test_avs_binary_metric_bg_frac.py).
+ADDED_KEYS = {'AVSBinaryMetric': ('mean_bg_frac', ), 'AVSSemanticMetric': ()}
 
 
 def binary_clips(kind='probs', perturbed=False):
@@ -115,6 +118,7 @@ def test_scores_are_bit_exact(name):
     assert sorted(expected) == sorted(CASES), 'the recorded cases and CASES differ'
     metric_type, kwargs, clips, batch_clips = CASES[name]
     scores = evaluate(METRICS.build(dict(type=metric_type, **kwargs)), clips(), batch_clips=batch_clips)
-    assert list(scores) == list(expected[name])
+    assert all(key in scores for key in ADDED_KEYS[metric_type])
+    assert [k for k in scores if k not in ADDED_KEYS[metric_type]] == list(expected[name])
     for key, value in expected[name].items():
         assert scores[key] == value and type(scores[key]) is type(value), (key, scores[key], value)
