@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from avsseg.registry import MODELS
+from .audioset_labels import read_class_labels_csv
 
 OUTPUTS = ('embedding', 'logits', 'probs')
 
@@ -48,14 +49,10 @@ class LogMelTagger(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if output not in OUTPUTS:
             raise ValueError(f'LogMelTagger: output must be one of {OUTPUTS}, got {output!r}')
-        # the tree loader's reader: the same checks (header optional, index order, duplicate mids)
-        from avsseg.models.utils.av_tree import load_audioset_labels
-        labels = load_audioset_labels(label_csv)
-        if not labels:
-            raise ValueError(f'LogMelTagger: {label_csv} lists no tag')
+        labels = read_class_labels_csv(label_csv)  # refuses an empty or malformed csv, naming the file and row
         self.label_csv = label_csv
-        self.label_mids: List[str] = list(labels)
-        self.label_names: List[str] = list(labels.values())
+        self.label_mids: List[str] = [mid for mid, _ in labels]
+        self.label_names: List[str] = [name for _, name in labels]
         self.front_end = MODELS.build(front_end)
         self.encoder = MODELS.build(encoder)
         self.embed_dims = int(self.encoder.out_channels)

@@ -16,7 +16,6 @@ paper's tree files are not available; the file format below is avsseg's (documen
 ``audio_labels.names`` is optional (the tags' display names, checked against AudioSet's
 ``class_labels_indices.csv`` when the loader is given one). Every other key is required.
 """
-import csv
 import json
 import os.path as osp
 from collections import OrderedDict
@@ -24,6 +23,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+
+from ..audio_backbones.audioset_labels import read_class_labels_csv
 
 TREE_FORMAT = 'avsseg-av-tree/1'
 #: Node counts of the paper's tree (layer 1 / layer 2 / layer 3), for the counts report.
@@ -35,35 +36,12 @@ class AVTreeError(ValueError):
 
 
 def load_audioset_labels(csv_path: str) -> 'OrderedDict[str, str]':
-    """Read AudioSet's ``class_labels_indices.csv`` (``index,mid,display_name``).
+    """AudioSet's ``class_labels_indices.csv`` as an ``OrderedDict`` mid -> display name, in index order.
 
-    Args:
-        csv_path: the csv file. A header row is optional; rows are ordered by ``index``.
-
-    Returns:
-        ``OrderedDict`` mid -> display name, in index order.
+    Read (and checked: header, contiguous indices, unique mids; errors name the file and row) by
+    :func:`avsseg.models.audio_backbones.audioset_labels.read_class_labels_csv`, the one reader of that file.
     """
-    if not osp.isfile(csv_path):
-        raise FileNotFoundError(f'AudioSet label csv {csv_path!r} does not exist')
-    rows = []
-    with open(csv_path, newline='', encoding='utf-8') as f:
-        for line_no, row in enumerate(csv.reader(f), 1):
-            if not row or (line_no == 1 and row[0].strip() == 'index'):
-                continue
-            if len(row) != 3:
-                raise AVTreeError(f'{csv_path}:{line_no}: expected index,mid,display_name, got {row}')
-            try:
-                index = int(row[0])
-            except ValueError:
-                raise AVTreeError(f'{csv_path}:{line_no}: index {row[0]!r} is not an integer') from None
-            rows.append((index, row[1].strip(), row[2].strip()))
-    rows.sort()
-    labels = OrderedDict()
-    for index, mid, name in rows:
-        if mid in labels:
-            raise AVTreeError(f'{csv_path}: mid {mid} listed twice')
-        labels[mid] = name
-    return labels
+    return OrderedDict(read_class_labels_csv(csv_path))
 
 
 class AudioVisualTree:
