@@ -12,7 +12,7 @@ ROOT = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'cmms')
 CHECKED = {
     'cmms_psos_r50-in1k_s4_stage1', 'cmms_psos_pvt-in1k_s4_stage1', 'cmms_psos_r50-in1k_s4_stage1_wo-soas',
     'cmms_psos_r50-in1k_ms3_stage1', 'cmms_psos_pvt-in1k_ms3_stage1', 'cmms_psos_r50-in1k_ms3_stage1_wo-soas',
-    'cmms_psos_tiny_synthetic_s4_stage1'
+    'cmms_psos_tiny_synthetic_s4_stage1', 'cmms_psos_swin-b-coco_s4_stage1', 'cmms_psos_swin-b-coco_ms3_stage1'
 }
 
 
