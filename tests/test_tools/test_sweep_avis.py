@@ -116,3 +116,39 @@ def test_refusals(setup, capsys):
     with pytest.raises(ValueError, match='tags .* sha256'):
         sweep_avis.main([STAGE2, '--cache', mixed, '--out', str(tmp / 'refused'), '--data-root', data,
                          '--checkpoint', ckpt])
+
+
+def test_two_phase_cache_t_and_perturbed_tags(setup, monkeypatch):
+    tmp, data, ckpt, cache = setup
+    monkeypatch.chdir(REPO)
+    # the head's own two-phase sets give the same sweep as the two-phase filter applied to the 'none' sets
+    two_phase = str(tmp / 'cache_two_phase')
+    assert cache_stage1.main([STAGE2, ckpt, '--split', 'val', '--out', two_phase, '--data-root', data, '--tags']) == 0
+    common = ['--checkpoint', ckpt, '--data-root', data, '--tag-thr', '0.1', '--topk', 'none']
+    assert sweep_avis.main([STAGE2, '--cache', two_phase, '--out', str(tmp / 's_two'), *common]) == 0
+    assert sweep_avis.main([STAGE2, '--cache', cache, '--out', str(tmp / 's_none'), *common, '--t', '0.5', '0.05']) == 0
+    row_two = read_rows(osp.join(tmp, 's_two', 'sweep_avis.csv'))[0]
+    rows_none = read_rows(osp.join(tmp, 's_none', 'sweep_avis.csv'))
+    assert rows_none[0] == row_two
+    # a stricter t keeps fewer potential instances
+    assert float(rows_none[1]['instances/I']) < float(rows_none[0]['instances/I'])
+    with pytest.raises(ValueError, match='instance-filter none'):
+        sweep_avis.main([STAGE2, '--cache', two_phase, '--out', str(tmp / 's_bad'), *common, '--t', '0.3'])
+    # tags of silenced audio next to the same instance sets, scored as tools/test.py --audio-perturb silence does
+    assert cache_stage1.main([STAGE2, ckpt, '--split', 'val', '--out', cache, '--data-root', data, '--tags-only',
+                              '--audio-perturb', 'silence']) == 0
+    assert cache_stage1.cached_tag_keys(cache) == ['none', 'silence']
+    clip = cache_stage1.read_tags_meta(cache, 'silence')['clips'][0]
+    assert not np.array_equal(np.load(cache_stage1.tags_path(cache, 'none', clip))['probs'],
+                              np.load(cache_stage1.tags_path(cache, 'silence', clip))['probs'])
+    out = str(tmp / 's_silence')
+    assert sweep_avis.main([STAGE2, '--cache', cache, '--out', out, *common, '--audio-perturb', 'silence']) == 0
+    row = read_rows(osp.join(out, 'sweep_avis.csv'))[0]
+    work = str(tmp / 'test_silence')
+    run_main(load_tool('test.py'), [STAGE2, ckpt, '--work-dir', work, '--data-root', data, '--audio-perturb', 'silence',
+                                    '--cfg-options', 'test_dataloader.dataset.split=val',
+                                    'test_dataloader.num_workers=0'], monkeypatch)
+    online = scores(work)
+    assert online['audio_perturbation'] == 'silence'
+    for key in ('mIoU', 'F', 'empty_frac'):
+        assert float(row[key]) == online[key], (key, row, online)
