@@ -1,5 +1,5 @@
 # CMMS stage 2 on AVSBench MS3, the paper's main setting (Table 1: MS3 J 59.5 / F 65.74): Swin-B PSOS (K = 70 AVSS
-# classes, trained as cmms_psos_r50-in1k_ms3_stage1.py with the Swin-B backbone) and frozen BEATs, as
+# classes, trained by cmms_psos_swin-b-coco_ms3_stage1.py from a COCO Mask2Former) and frozen BEATs, as
 # cmms_avsc_beats_swin-b_s4_stage2.py. Binary MS3 masks for L_avc, all 5 frames labelled; batch 64 frames [P] ->
 # 13 clips x 5 frames (65), about 20 epochs (23 iterations each over 296 clips).
 _base_ = ['./cmms_avsc_beats_swin-b_s4_stage2.py']

@@ -1,8 +1,7 @@
 # CMMS (seed 001) stage 2 (AVSC) on AVSBench S4, the paper's main setting (Table 1: S4 J 81.29 / F 88.59):
 # the Swin-B PSOS of stage 1 (frozen, online) and a frozen AudioSet BEATs.
-# Stage 1: the PSOS model of ../_base_/models/psos_swin-b.py with K = 23, trained with the recipe of
-# cmms_psos_r50-in1k_s4_stage1.py (the paper starts it from a COCO Mask2Former [P]; that converter is not written,
-# docs/psos.md); copy its best val checkpoint to `stage1_checkpoint`.
+# Stage 1: cmms_psos_swin-b-coco_s4_stage1.py (Swin-B PSOS, K = 23, started from a COCO Mask2Former [P] converted
+# by tools/model_converters/mask2former2avsseg.py, docs/psos.md); copy its best val checkpoint to `stage1_checkpoint`.
 # Audio [P]: 1 s at 16 kHz per frame (LoadClipWaveform) -> BEATs' fbank [98, 128] -> BEATs -> mean-pooled [N, 768].
 # The checkpoint is unstated; recommended (A9): BEATs_iter3_plus_AS2M_finetuned_on_AS2M_cpt2.pt (its 527-way head
 # unused, output='embedding'), frozen. Place it as below (docs/audio_taggers.md).

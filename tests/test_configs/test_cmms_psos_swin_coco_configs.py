@@ -39,11 +39,14 @@ def test_one_switch_from_the_r50_recipe(subset):
 
 
 def test_stage2_configs_point_to_these_stage1_runs():
+    """The stage-2 Swin-B configs freeze these stage-1 runs: the default checkpoint name and the same backbone."""
     for subset in ('s4', 'ms3'):
-        for name in (f'cmms_avsc_beats_swin-b_{subset}_stage2', f'cmms_wo-avsc_swin-b_{subset}'):
-            cfg = get_config(f'cmms/{name}.py')
-            if 'stage1_checkpoint' in cfg.model:
-                assert cfg.model.stage1_checkpoint == f'checkpoints/cmms_psos_swin-b-coco_{subset}_stage1.pth'
+        stage1 = get_config(f'cmms/cmms_psos_swin-b-coco_{subset}_stage1.py').model
+        stage2 = get_config(f'cmms/cmms_avsc_beats_swin-b_{subset}_stage2.py').model
+        assert stage2.stage1_checkpoint == f'checkpoints/cmms_psos_swin-b-coco_{subset}_stage1.pth'
+        assert stage2.backbone == stage1.backbone
+        assert stage2.decode_head.num_classes == stage1.decode_head.num_classes
+        assert get_config(f'cmms/cmms_wo-avsc_swin-b_{subset}.py').model.backbone == stage1.backbone
 
 
 def _state_shapes(cfg_model):

@@ -238,6 +238,14 @@ def test_detectron2_pkl_converts_into_the_psos_model(tool, tiny_config, tmp_path
     assert meta['dropped']['criterion'] == ['criterion.empty_weight']
     assert meta['uninitialised'] == ['decode_head.cls_embed.weight', 'decode_head.cls_embed.bias']
 
+    # the runner's load_from path (mmengine's non-strict load_checkpoint) gives the same weights
+    from mmengine.runner import load_checkpoint
+    fresh = _psos(tiny_config)
+    load_checkpoint(fresh, str(dst), map_location='cpu', strict=False)
+    for key, value in state.items():
+        if not key.startswith('decode_head.cls_embed.'):
+            assert torch.equal(fresh.state_dict()[key], value), key
+
 
 def test_patch_merging_reorder_computes_the_official_layer(tool, tiny_config, tmp_path):
     """The official PatchMerging concatenates x0 (even, even), x1 (odd, even), x2 (even, odd), x3 (odd, odd); mmdet

@@ -4,7 +4,7 @@
 # ImageNet-22k 384 file in the official (microsoft/Swin-Transformer) layout, which mmdet converts
 # (convert_weights=True):
 #   pretrained/swin_base_patch4_window12_384_22k.pth
-# The COCO initialisation of the decoder needs a converter that is not written yet (docs/psos.md).
+# Seed 001's COCO start of the whole network: configs/cmms/cmms_psos_swin-b-coco_*_stage1.py (docs/psos.md).
 _base_ = ['./psos_r50.py']
 swin_b_channels = [128, 256, 512, 1024]
 model = dict(
