@@ -329,7 +329,12 @@ def test_mmdet_checkpoint_converts_into_the_psos_model(tool, tiny_config, tmp_pa
     src, dst = tmp_path / 'mask2former.pth', tmp_path / 'out.pth'
     state = OrderedDict(mmdet_state)
     state['panoptic_fusion_head.dummy'] = torch.zeros(1)  # mmdet's fusion head has no weights; any is dropped
-    torch.save({'state_dict': state, 'meta': {'mmdet_version': '3.3.0', 'dataset_meta': {'classes': ('a', )}}}, src)
+    # an mmengine runner checkpoint: HistoryBuffer objects in message_hub (avsseg's weights_only allowlist)
+    from mmengine.logging import HistoryBuffer
+    history = HistoryBuffer()
+    history.update(1.5)
+    torch.save({'state_dict': state, 'meta': {'mmdet_version': '3.3.0', 'dataset_meta': {'classes': ('a', )}},
+                'message_hub': {'log_scalars': {'train/loss': history}}}, src)
     assert tool.main([str(src), str(dst), '--config', tiny_config]) == 0
     assert 'dropped panoptic_fusion_head: 1 keys' in capsys.readouterr().out
     model = _psos(tiny_config)
