@@ -79,7 +79,7 @@ def test_sweep_equals_test_tool_on_val(setup, monkeypatch):
     assert 'model.integrator.tag_thr=' in best['cfg_options']
     test = load_tool('test.py')
     checked = [next(r for r in rows if r['config_default'] == '1'),
-               next(r for r in rows if r['topk'] == '1' and r['tag_thr'] != '0.1000')]
+               next(r for r in rows if r['topk'] == '1' and r['tag_thr'] != '0.1')]
     for n, row in enumerate(checked):
         opts = ['test_dataloader.dataset.split=val', 'test_dataloader.num_workers=0']
         if row['config_default'] != '1':

@@ -41,6 +41,7 @@ import logging
 import os
 import os.path as osp
 import sys
+import time
 from collections import OrderedDict
 from typing import Dict, List, Optional
 
@@ -258,6 +259,13 @@ def evaluate_point(integrator, clips, sets, mids, paint_ctx, metrics, perturbati
     return scores
 
 
+def fmt_setting(value) -> str:
+    """A setting as the table shows it: ``0.1``, ``none``, ``true``, ``sum``."""
+    if isinstance(value, float):
+        return f'{value:g}'
+    return fmt(value)
+
+
 def fmt(value) -> str:
     if value is None:
         return 'none'
@@ -332,7 +340,9 @@ def main(argv=None) -> int:
         raise ValueError(f'sweep_avis: the test_evaluator of {args.config} has no AVSSemanticMetric / AVSBinaryMetric; '
                          'give --metric')
 
+    start = time.time()
     clips = load_frames(dataset, args.cache, key, len(mids))
+    loaded = time.time() - start
     resized = sum(f['input_shape'] != f['shape'][1:] for frames in clips for f in frames)
     if resized:
         print(f'sweep_avis: {resized} frames were resized from the input size to ori_shape; the sweep paints at '
@@ -354,6 +364,7 @@ def main(argv=None) -> int:
                                                      perturbation)))
     finally:
         logger.setLevel(level)
+    per_point = (time.time() - start - loaded) / len(rows)
     missing = [r for r in rows if main_key not in r[1]]
     if missing:
         raise KeyError(f'sweep_avis: --metric {main_key!r} is not among the scores {list(rows[0][1])}')
@@ -366,10 +377,10 @@ def main(argv=None) -> int:
         writer = csv.writer(f)
         writer.writerow(columns + ['config_default'])
         for (setting, scores), dflt in zip(rows, is_default):
-            writer.writerow([fmt(setting[k]) for k in SETTINGS] + [scores[k] for k in rows[0][1]] + [int(dflt)])
+            writer.writerow([fmt_setting(setting[k]) for k in SETTINGS] + [scores[k] for k in rows[0][1]] + [int(dflt)])
     # the markdown keeps the swept settings and the main scores; the csv has every setting and score
     swept = [k for k in SETTINGS if len(grid_values[k]) > 1] or ['tag_thr']
-    fixed = ', '.join(f'{k} {fmt(defaults[k]) if k not in grid_values else fmt(grid_values[k][0])}'
+    fixed = ', '.join(f'{k} {fmt_setting(grid_values[k][0])}'
                       for k in SETTINGS if k not in swept)
     shown = [main_key] + [k for k in ('F', 'mF', 'empty_frac', 'instances/I') if k in rows[0][1] and k != main_key]
     lines = [f'AVIS sweep of {osp.basename(args.config)} on val ({len(clips)} clips), audio {key}; fixed: {fixed}; '
@@ -377,7 +388,7 @@ def main(argv=None) -> int:
              '| ' + ' | '.join(swept + shown) + ' |', '|' + '---|' * len(swept + shown)]
     for i, (setting, scores) in enumerate(rows):
         mark = ('**' if i == best else '') + ('*' if is_default[i] else '')
-        cells = [fmt(setting[k]) for k in swept] + [fmt(scores[k]) for k in shown]
+        cells = [fmt_setting(setting[k]) for k in swept] + [fmt(scores[k]) for k in shown]
         cells[0] = cells[0] + (f' {mark}' if mark else '')
         lines.append('| ' + ' | '.join(cells) + ' |')
     table = '\n'.join(lines)
@@ -397,6 +408,7 @@ def main(argv=None) -> int:
     print(f'\nbest {main_key} {rows[best][1][main_key]:.4f}'
           + ('' if default_row is None else f' (config setting: {default_row[1][main_key]:.4f})'))
     print(f'--cfg-options {result["cfg_options"]}')
+    print(f'{sum(len(c) for c in clips)} frames loaded in {loaded:.1f} s, then {per_point:.2f} s per setting')
     return 0
 
 
