@@ -196,6 +196,7 @@ def main():
                                   f'test_dataloader.dataset of {args.config}')
     print_log(f'class count: {checked}', logger='current')
     runner.test()
+    del runner  # its DDP wrapper holds the process group (teardown_distributed)
     teardown_distributed()
 
 

@@ -166,6 +166,7 @@ def main():
     for note in notes:
         print_log(note, logger=runner.logger, level=logging.INFO)
     runner.train()
+    del runner  # its DDP wrapper holds the process group (teardown_distributed)
     teardown_distributed()
 
 

@@ -14,6 +14,7 @@ which drops ``device_ids`` for CPU modules. Nothing in ``torch.cuda`` is patched
 are no-ops, so the nccl path stays exactly mmengine's.
 """
 import datetime
+import gc
 import logging
 import os
 import subprocess
@@ -202,8 +203,11 @@ def teardown_distributed() -> None:
 
     A gloo group left alive at exit has its worker threads destroyed during interpreter teardown, which aborts
     the process ("terminate called without an active exception") after the work is done; torchrun then
-    reports the rank as failed.
+    reports the rank as failed. Callers drop their runner first (``del runner``): its DDP wrapper's reducer holds the
+    group, which ``destroy_process_group`` alone then does not free; the collection here frees such objects caught
+    in reference cycles before the group is destroyed.
     """
+    gc.collect()
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.barrier()
         torch_dist.destroy_process_group()

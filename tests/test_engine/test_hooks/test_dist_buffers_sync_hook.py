@@ -86,6 +86,7 @@ SCRIPT = textwrap.dedent('''
     runner.train()
     json.dump(dict(at_val=recorder.at_val, timeout=cfg.env_cfg.dist_cfg.timeout),
               open(f'{out_dir}/rank{dist.get_rank()}.json', 'w'))
+    del runner, recorder
     teardown_distributed()  # as the tools do: a gloo group alive at interpreter exit can abort the process
 ''')
 
