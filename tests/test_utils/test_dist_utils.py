@@ -266,6 +266,7 @@ TWO_RANK_SCRIPT = textwrap.dedent('''
         iter=runner.iter), open(f'{out_dir}/rank{dist.get_rank()}.json', 'w'))
     # as tools/train.py does: a gloo group still alive at interpreter exit can abort a rank ("terminate called
     # without an active exception")
+    del runner
     teardown_distributed()
 ''')
 
