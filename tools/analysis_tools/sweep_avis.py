@@ -23,8 +23,8 @@ ground truth, so the config's own setting scores what ``tools/test.py`` gives on
   switches at the config's values.
 - Output in ``--out``: ``sweep_avis.csv`` and ``sweep_avis.md`` (one row per grid point, every scalar metric; the
   config's own setting marked), ``best.json`` (the best setting by ``--metric``, default the mask metric's main
-  score ``mIoU`` / ``mJ``; ties go to the config's setting, then to the first in grid order) and its
-  ``--cfg-options`` line for ``tools/test.py``, also printed.
+  score ``mIoU`` / ``mJ``; ties go to the setting with the fewest changes from the config's, then to the first in
+  grid order) and its ``--cfg-options`` line for ``tools/test.py``, also printed.
 - The cached masks are at ``ori_shape`` and are painted there; ``tools/test.py`` paints at the input size and
   resizes the logits. The two agree exactly when the test pipeline's resize gives ``ori_shape`` (avsseg's
   AVSBench and synthetic test pipelines: ``ClipResize(update_ori_shape=True)``); otherwise a boundary pixel can
@@ -369,8 +369,10 @@ def main(argv=None) -> int:
     if missing:
         raise KeyError(f'sweep_avis: --metric {main_key!r} is not among the scores {list(rows[0][1])}')
 
-    is_default = [all(s[k] == defaults[k] for k in SETTINGS) for s, _ in rows]
-    best = max(range(len(rows)), key=lambda i: (rows[i][1][main_key], is_default[i], -i))
+    same = [sum(s[k] == defaults[k] for k in SETTINGS) for s, _ in rows]
+    is_default = [n == len(SETTINGS) for n in same]
+    # ties: the setting closest to the config's (fewest changed settings), then the first in grid order
+    best = max(range(len(rows)), key=lambda i: (rows[i][1][main_key], same[i], -i))
     columns = list(SETTINGS) + [k for k in rows[0][1]]
     os.makedirs(args.out, exist_ok=True)
     with open(osp.join(args.out, 'sweep_avis.csv'), 'w', newline='') as f:
