@@ -196,19 +196,30 @@ def load_frames(dataset, cache: str, key: str, num_tags: int) -> List[List[dict]
                                         f'{clip_id}; was the cache written for this split and data root?')
             with np.load(ipath) as data:
                 shape = tuple(int(s) for s in data['shape'])
-                frames.append(dict(
-                    meta=dict(sample.metainfo), gt=sample.gt_sem_seg.data if 'gt_sem_seg' in sample else None,
-                    labels=torch.from_numpy(data['labels'].astype(np.int64)),
-                    scores=torch.from_numpy(data['scores'].astype(np.float32)),
-                    cls_probs=torch.from_numpy(data['cls_probs'].astype(np.float32)),
-                    packed=data['masks'], shape=shape, input_shape=tuple(int(s) for s in data['input_shape']),
-                    tags=probs[t]))
+                input_shape = tuple(int(s) for s in data['input_shape'])
+            gt = sample.gt_sem_seg.data if 'gt_sem_seg' in sample else None
+            if gt is not None and gt.numel() and 0 <= int(gt.min()) and int(gt.max()) <= 255:
+                gt = gt.to(torch.uint8)  # the metrics read it as long; a quarter of the memory of int32
+            # the sets are read again per t (read_set), not kept: every query's masks of a val split are gigabytes
+            frames.append(dict(meta=dict(sample.metainfo), gt=gt, path=ipath, shape=shape, input_shape=input_shape,
+                               tags=probs[t]))
         clips.append(frames)
     return clips
 
 
-def potential_sets(clips: List[List[dict]], cache_filter: str, cache_t: float, t: float) -> List[List[object]]:
-    """``P_c`` (``InstanceData``: labels, scores, masks) of every frame for the two-phase threshold ``t``."""
+def read_set(path: str) -> dict:
+    """One cached frame: ``labels`` / ``scores`` ``[N]``, ``cls_probs`` ``[N, K + 1]``, ``masks`` ``[N, H, W]``."""
+    with np.load(path) as data:
+        shape = tuple(int(s) for s in data['shape'])
+        masks = np.unpackbits(data['masks'], count=int(np.prod(shape))).reshape(shape).astype(bool)
+        return dict(labels=torch.from_numpy(data['labels'].astype(np.int64)),
+                    scores=torch.from_numpy(data['scores'].astype(np.float32)),
+                    cls_probs=torch.from_numpy(data['cls_probs'].astype(np.float32)), masks=torch.from_numpy(masks))
+
+
+def potential_sets(clips: List[List[dict]], cache_filter: str, t: float) -> List[List[object]]:
+    """``P_c`` (``InstanceData``: labels, scores, masks) of every frame for the two-phase threshold ``t``: the
+    cached set of a ``two_phase`` cache, or :func:`two_phase_filter` (the head's filter) of a ``none`` cache."""
     from mmengine.structures import InstanceData
 
     from avsseg.models.utils.instance_filters import two_phase_filter
@@ -216,13 +227,13 @@ def potential_sets(clips: List[List[dict]], cache_filter: str, cache_t: float, t
     for frames in clips:
         sets = []
         for f in frames:
-            masks = torch.from_numpy(np.unpackbits(f['packed'], count=int(np.prod(f['shape'])))
-                                     .reshape(f['shape']).astype(bool))
-            if cache_filter == 'none' and len(f['labels']):
-                keep = two_phase_filter(f['cls_probs'], masks, t)
+            cached = read_set(f['path'])
+            if cache_filter == 'none' and len(cached['labels']):
+                keep = two_phase_filter(cached['cls_probs'], cached['masks'], t)
             else:
-                keep = torch.arange(len(f['labels']))
-            sets.append(InstanceData(labels=f['labels'][keep], scores=f['scores'][keep], masks=masks[keep]))
+                keep = torch.arange(len(cached['labels']))
+            sets.append(InstanceData(labels=cached['labels'][keep], scores=cached['scores'][keep],
+                                     masks=cached['masks'][keep]))
         out.append(sets)
     return out
 
@@ -357,7 +368,7 @@ def main(argv=None) -> int:
     logger.setLevel(logging.WARNING)  # each metric logs a table per grid point
     try:
         for t in ts:
-            sets = potential_sets(clips, cache_filter, cache_t, t)
+            sets = potential_sets(clips, cache_filter, t)
             for setting in (s for s in grid if s['iou_thr'] == t):
                 integrator = type(base)(tree=base.tree, classes=base.classes, **setting)
                 rows.append((setting, evaluate_point(integrator, clips, sets, mids, paint_ctx, metrics,
