@@ -152,3 +152,14 @@ def test_two_phase_cache_t_and_perturbed_tags(setup, monkeypatch):
     assert online['audio_perturbation'] == 'silence'
     for key in ('mIoU', 'F', 'empty_frac'):
         assert float(row[key]) == online[key], (key, row, online)
+
+
+def test_cache_tags_refusals(setup, tmp_path):
+    _, data, ckpt, cache = setup
+    with pytest.raises(ValueError, match='BAVS stage-2 config'):
+        cache_stage1.main([osp.join(REPO, 'configs', 'cmms', 'cmms_avsc_tiny_synthetic_s4_stage2.py'), ckpt, '--split',
+                           'val', '--out', cache, '--data-root', data, '--tags-only'])
+    with pytest.raises(ValueError, match='--tags-only: the instance cache'):
+        cache_stage1.main([STAGE2, ckpt, '--split', 'test', '--out', cache, '--data-root', data, '--tags-only'])
+    with pytest.raises(SystemExit):  # the instance sets do not depend on the audio
+        cache_stage1.parse_args([STAGE2, ckpt, '--out', str(tmp_path), '--audio-perturb', 'silence'])

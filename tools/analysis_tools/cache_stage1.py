@@ -30,6 +30,7 @@ float16: a confidence within float16 rounding (6e-5 at 0.1) of ``tag_thr`` would
 clip).
 """
 import argparse
+import copy
 import importlib.util
 import json
 import os
@@ -194,6 +195,9 @@ def build_tag_model(cfg, checkpoint: str):
     from avsseg.models.segmentors.bavs_segmentor import BAVSSegmentor
     from avsseg.registry import MODELS
     from avsseg.utils import drop_missing_weight_files
+    if str(cfg.model.get('type', '')).split('.')[-1] != 'BAVSSegmentor':
+        raise ValueError(f'cache_stage1 --tags: the model of {cfg.filename} is a {cfg.model.get("type")!r}; --tags '
+                         'needs a BAVS stage-2 config (BAVSSegmentor: the tagger, its label_mids and the integrator)')
     drop_missing_weight_files(cfg)  # the checkpoint holds every weight (BEATs' pretrained file need not be here)
     model = MODELS.build(cfg.model)
     if not isinstance(model, BAVSSegmentor):
@@ -241,7 +245,7 @@ def main(argv=None) -> int:
                              f'missing {sorted(own - set(state))[:8]}, unexpected {sorted(set(state) - own)[:8]}')
         model.load_state_dict(state, strict=False)
         model.eval()
-    tag_model = build_tag_model(cfg.copy(), args.checkpoint) if args.tags else None
+    tag_model = build_tag_model(copy.deepcopy(cfg), args.checkpoint) if args.tags else None
 
     ds_cfg = cfg.test_dataloader.dataset.copy()
     ds_cfg['split'] = args.split
