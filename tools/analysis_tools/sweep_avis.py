@@ -308,7 +308,7 @@ def main(argv=None) -> int:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'avsseg'))
-    if cfg.model.get('type') != 'BAVSSegmentor' or 'integrator' not in cfg.model:
+    if str(cfg.model.get('type', '')).split('.')[-1] != 'BAVSSegmentor' or 'integrator' not in cfg.model:
         raise ValueError(f'sweep_avis: {args.config} is not a BAVS stage-2 config (model.type BAVSSegmentor with an '
                          f'integrator), got model.type {cfg.model.get("type")!r}')
     if not osp.isfile(args.checkpoint):
