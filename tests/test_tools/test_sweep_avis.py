@@ -68,9 +68,12 @@ def test_sweep_equals_test_tool_on_val(setup, monkeypatch):
                             for c in cache_stage1.read_tags_meta(cache, 'none')['clips']])
     median = float(np.median(probs[probs > 0]))
     out = str(tmp / 'sweep')
-    # 2 x 2 grid: the config's tag_thr 0.1 and the random tagger's median confidence; no top-k and top-1
+    # 2 x 2 grid: the config's tag_thr and top-k, the random tagger's median confidence and top-1
+    integ = get_config('bavs/bavs_avis_tiny_synthetic_avss.py').model.integrator
+    assert integ.topk != 1
     assert sweep_avis.main([STAGE2, '--cache', cache, '--checkpoint', ckpt, '--out', out, '--data-root', data,
-                            '--tag-thr', '0.1', f'{median:.6f}', '--topk', 'none', '1']) == 0
+                            '--tag-thr', str(integ.tag_thr), f'{median:.6f}', '--topk', str(integ.topk).lower(),
+                            '1']) == 0
     rows = read_rows(osp.join(out, 'sweep_avis.csv'))
     assert len(rows) == 4 and sum(r['config_default'] == '1' for r in rows) == 1
     assert len({r['mIoU'] for r in rows}) > 1, 'the grid must change the prediction, or the test proves nothing'
@@ -79,7 +82,7 @@ def test_sweep_equals_test_tool_on_val(setup, monkeypatch):
     assert 'model.integrator.tag_thr=' in best['cfg_options']
     test = load_tool('test.py')
     checked = [next(r for r in rows if r['config_default'] == '1'),
-               next(r for r in rows if r['topk'] == '1' and r['tag_thr'] != '0.1')]
+               next(r for r in rows if r['topk'] == '1' and float(r['tag_thr']) != integ.tag_thr)]
     for n, row in enumerate(checked):
         opts = ['test_dataloader.dataset.split=val', 'test_dataloader.num_workers=0']
         if row['config_default'] != '1':
@@ -124,7 +127,9 @@ def test_two_phase_cache_t_and_perturbed_tags(setup, monkeypatch):
     # the head's own two-phase sets give the same sweep as the two-phase filter applied to the 'none' sets
     two_phase = str(tmp / 'cache_two_phase')
     assert cache_stage1.main([STAGE2, ckpt, '--split', 'val', '--out', two_phase, '--data-root', data, '--tags']) == 0
-    common = ['--checkpoint', ckpt, '--data-root', data, '--tag-thr', '0.1', '--topk', 'none']
+    integ = get_config('bavs/bavs_avis_tiny_synthetic_avss.py').model.integrator  # tools/test.py's setting below
+    common = ['--checkpoint', ckpt, '--data-root', data, '--tag-thr', str(integ.tag_thr), '--topk',
+              str(integ.topk).lower()]
     assert sweep_avis.main([STAGE2, '--cache', two_phase, '--out', str(tmp / 's_two'), *common]) == 0
     assert sweep_avis.main([STAGE2, '--cache', cache, '--out', str(tmp / 's_none'), *common, '--t', '0.5', '0.05']) == 0
     row_two = read_rows(osp.join(tmp, 's_two', 'sweep_avis.csv'))[0]
