@@ -41,7 +41,9 @@ train_dataloader = dict(
     batch_size=4, num_workers=2, persistent_workers=False, dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=4, num_workers=2, persistent_workers=False, dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_dataloader = val_dataloader
+# the same loader on the test split (a bare `test_dataloader = val_dataloader` would read as the val split but
+# keep the base's split='test' when merged: tests/test_configs/test_config_aliases.py)
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 
 model = dict(
     audio_backbone=dict(_delete_=True, type='LogMelCNN', channels=(16, 32, 64), out_channels=128),

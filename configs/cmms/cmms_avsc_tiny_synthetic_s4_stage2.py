@@ -29,7 +29,9 @@ test_pipeline = [
 ]
 train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
+# the same loader on the test split (a bare `test_dataloader = val_dataloader` would read as the val split but
+# keep the base's split='test' when merged: tests/test_configs/test_config_aliases.py)
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 val_evaluator = dict(_delete_=True, type='AVSBinaryMetric', fscore_batch_clips=4)
 test_evaluator = val_evaluator
 

@@ -47,7 +47,9 @@ val_dataloader = dict(
     num_workers=2,
     persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_dataloader = val_dataloader
+# the same loader on the test split (a bare `test_dataloader = val_dataloader` would read as the val split but
+# keep the base's split='test' when merged: tests/test_configs/test_config_aliases.py)
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 
 model = dict(
     data_preprocessor=dict(size=None, size_divisor=32, test_cfg=dict(size_divisor=32)),

@@ -26,15 +26,7 @@ CONFIG_ROOT = osp.normpath(osp.join(osp.dirname(__file__), '..', '..', 'configs'
 # Configs known to have the trap (val split under training, test split under tools/test.py), kept as strict
 # expected failures until their owners replace the alias line: a fixed config makes its entry XPASS, which fails,
 # so the entry is removed with the fix.
-KNOWN_SPLIT_ALIASES = {
-    'auss/auss_tiny_synthetic_ms3.py',
-    'auss/auss_tiny_synthetic_s4.py',
-    'autr/autr_tiny_synthetic_s4.py',
-    'cmms/cmms_avsc_tiny_synthetic_s4_stage2.py',
-    'cmms/cmms_psos_tiny_synthetic_s4_stage1.py',
-    'combo/combo_tiny_synthetic_s4.py',
-    'tpavi/tpavi_tiny_synthetic_s4.py',
-}
+KNOWN_SPLIT_ALIASES = set()
 
 
 def name_aliases(path: str) -> List[Tuple[str, str]]:
