@@ -37,7 +37,7 @@ test_evaluator = val_evaluator
 
 model = dict(
     type='AVSCSegmentor',
-    stage1_checkpoint='work_dirs/cmms_psos_tiny_synthetic_s4_stage1/iter_600.pth',
+    stage1_checkpoint='work_dirs/cmms_psos_tiny_synthetic_s4_stage1/iter_300.pth',
     instance_source='online',
     audio_front_end=dict(type='KaldiFbank', preset='beats'),
     audio_backbone=dict(_delete_=True, type='LogMelCNN', in_channels=1, channels=(16, 32, 64), out_channels=128),
@@ -47,6 +47,7 @@ model = dict(
         activation='sigmoid', compose='sum', loss_weight=1.0))
 
 max_iters = 300
+load_from = None  # stage 1's initialisation; the stage-1 weights come from stage1_checkpoint
 optim_wrapper = dict(_delete_=True, type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
 param_scheduler = []
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)

@@ -3,6 +3,7 @@ import glob
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -70,3 +71,28 @@ def test_tiny_stage2_builds_and_matches_stage1():
     cfg.stage1_checkpoint = None
     model = MODELS.build(cfg)
     assert model.avsc_head.num_classes == model.decode_head.num_classes == 8
+
+
+def test_tiny_tagger_variant_freezes_the_pretrained_tagger(tmp_path):
+    """One switch from the from-scratch tiny stage 2: the audio model is the BAVS stand-in tagger, loaded from its
+    checkpoint at init, frozen, giving its 128-d embedding; only the AVSC MLP trains."""
+    base = get_config('cmms/cmms_avsc_tiny_synthetic_s4_stage2.py')
+    cfg = get_config('cmms/cmms_avsc-tagger_tiny_synthetic_s4_stage2.py')
+    assert cfg.model.audio_backbone.type == 'LogMelTagger' and cfg.model.audio_backbone.output == 'embedding'
+    assert cfg.model.audio_front_end is None and cfg.model.freeze_audio_backbone
+    for key in ('backbone', 'decode_head', 'avsc_head', 'stage1_checkpoint'):
+        assert cfg.model[key] == base.model[key], key
+    assert cfg.train_dataloader == base.train_dataloader and cfg.optim_wrapper == base.optim_wrapper
+    cfg.model.stage1_checkpoint = None
+    tagger = MODELS.build(cfg.model).audio_backbone  # a random tagger stands in for the trained one
+    ckpt = tmp_path / 'tagger.pth'
+    torch.save(dict(state_dict={f'audio_backbone.{k}': v for k, v in tagger.state_dict().items()}), ckpt)
+    cfg.model.audio_backbone.init_cfg.checkpoint = str(ckpt)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    assert all(torch.equal(v, tagger.state_dict()[k]) for k, v in model.audio_backbone.state_dict().items())
+    trainable = {n.split('.')[0] for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {'avsc_head'}
+    model.train()
+    assert not model.audio_backbone.training
+    assert model.extract_audio_feat(torch.randn(3, 16000)).shape == (3, 128)

@@ -77,3 +77,16 @@ def test_swin_b_base_is_near_table5():
     cfg.backbone.init_cfg = None
     n = sum(p.numel() for p in MODELS.build(cfg).parameters()) / 1e6
     assert abs(n - 101.80) / 101.80 < 0.1, n
+
+
+def test_tiny_config_starts_from_the_bavs_tiny_psos():
+    """The tiny stage 1 starts from a trained PSOS (the stand-in for COCO): the BAVS tiny w/o-SOAO stage 1 must be the
+    same network, key for key and shape for shape, so that load_from fills every weight."""
+    cfg = get_config('cmms/cmms_psos_tiny_synthetic_s4_stage1.py')
+    assert cfg.load_from == 'work_dirs/bavs_psos_tiny_synthetic_avss_stage1_wo-soao/iter_900.pth'
+    assert cfg.optim_wrapper.optimizer.lr == 1e-4 and cfg.train_cfg.max_iters == 300
+    source = get_config('bavs/bavs_psos_tiny_synthetic_avss_stage1_wo-soao.py').model
+    ours = MODELS.build(cfg.model).state_dict()
+    theirs = MODELS.build(source).state_dict()
+    assert ours.keys() == theirs.keys()
+    assert all(ours[k].shape == theirs[k].shape for k in ours)

@@ -32,7 +32,9 @@ def test_both_stages_through_train_and_test(tmp_path):
                                 split_ratios=(0.5, 0.25, 0.25))
     env = tool_env(tmp_path)
     common = ['--data-root', data_root, '--threads', '1', '--iters', '2']
-    run(python_tool('train.py', STAGE1, '--work-dir', tmp_path / 's1', *common, '--cfg-options', *SMALL), env)
+    # from scratch: the config's initialisation is a trained checkpoint
+    run(python_tool('train.py', STAGE1, '--work-dir', tmp_path / 's1', *common, '--cfg-options', *SMALL,
+                    'load_from=None'), env)
     stage1_ckpt = tmp_path / 's1' / 'iter_2.pth'
     assert stage1_ckpt.exists()
     run(python_tool('train.py', STAGE2, '--work-dir', tmp_path / 's2', *common, '--cfg-options', *SMALL,
