@@ -6,5 +6,7 @@ dataset_type = 'AVSBenchMS3Dataset'
 data_root = 'data/synthetic_ms3'
 train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
 val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
-test_dataloader = val_dataloader
-load_from = 'work_dirs/auss_tiny_synthetic_s4/iter_750.pth'
+# the same loader on the test split (a bare `test_dataloader = val_dataloader` would read as the val split but
+# keep the base's split='test' when merged: tests/test_configs/test_config_aliases.py)
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
+load_from = 'work_dirs/auss_tiny_synthetic_s4/iter_1200.pth'

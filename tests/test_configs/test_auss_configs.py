@@ -104,7 +104,7 @@ def test_tiny_curriculum_loads_the_s4_weights_key_for_key():
     cfg, model = _tiny_model('auss_tiny_synthetic_s4')
     assert model.decode_head.unmixing.number_proj.shape == (16, 5)
     ms3_cfg, ms3_model = _tiny_model('auss_tiny_synthetic_ms3')
-    assert ms3_cfg.load_from == 'work_dirs/auss_tiny_synthetic_s4/iter_750.pth'
+    assert ms3_cfg.load_from == 'work_dirs/auss_tiny_synthetic_s4/iter_1200.pth'
     result = ms3_model.load_state_dict(model.state_dict(), strict=True)
     assert not result.missing_keys and not result.unexpected_keys
     for key, value in model.state_dict().items():

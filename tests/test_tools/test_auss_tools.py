@@ -78,7 +78,7 @@ def test_tiny_curriculum_through_the_tools(roots, tmp_path):
     assert summary['num_queries'] == 16 and summary['objects_json'].endswith('synthetic_ms3.json')
     with open(out_dir / 'per_frame.csv') as f:
         frames = list(csv.DictReader(f))
-    # MS3: every frame of the 2 clips (the tiny configs test on the val split) is real and scored
+    # MS3: every frame of the 2 clips (the tiny configs test on the test split) is real and scored
     assert len(frames) == summary['frames'] == 10
     assert all(0 <= int(r['shown']) <= int(r['firing']) <= 16 and r['sounding'] != '' for r in frames)
     with open(out_dir / 'per_clip.csv') as f:
