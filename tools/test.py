@@ -88,6 +88,12 @@ def parse_args():
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
+    check_perturbation_args(parser, args)
+    return args
+
+
+def check_perturbation_args(parser: argparse.ArgumentParser, args) -> None:
+    """``--snr`` / ``--offscreen-audio`` only with the perturbations they belong to; the file must exist."""
     if args.snr is not None and args.audio_perturb not in WAVEFORM_PERTURBATIONS:
         parser.error(f'--snr only applies to --audio-perturb noise or offscreen, not {args.audio_perturb!r}')
     if args.offscreen_audio is not None:
@@ -95,7 +101,6 @@ def parse_args():
             parser.error(f'--offscreen-audio only applies to --audio-perturb offscreen, not {args.audio_perturb!r}')
         if not osp.isfile(args.offscreen_audio):
             parser.error(f'--offscreen-audio: file not found: {args.offscreen_audio}')
-    return args
 
 
 def trigger_visualization_hook(cfg: Config, args) -> Config:

@@ -73,15 +73,8 @@ def add_perturbation_args(parser: argparse.ArgumentParser) -> None:
 
 
 def check_perturbation_args(parser: argparse.ArgumentParser, args) -> None:
-    """The checks tools/test.py makes on the perturbation options."""
-    from avsseg.datasets.audio.perturbation import WAVEFORM_PERTURBATIONS
-    if args.snr is not None and args.audio_perturb not in WAVEFORM_PERTURBATIONS:
-        parser.error(f'--snr only applies to --audio-perturb noise or offscreen, not {args.audio_perturb!r}')
-    if args.offscreen_audio is not None:
-        if args.audio_perturb != 'offscreen':
-            parser.error(f'--offscreen-audio only applies to --audio-perturb offscreen, not {args.audio_perturb!r}')
-        if not osp.isfile(args.offscreen_audio):
-            parser.error(f'--offscreen-audio: file not found: {args.offscreen_audio}')
+    """The checks tools/test.py makes on the perturbation options (its own function)."""
+    load_test_tool().check_perturbation_args(parser, args)
 
 
 def perturbation_record(args) -> dict:
